@@ -1,0 +1,93 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/graphbatch/graphbatch/csvio"
+	"github.com/graphbatch/graphbatch/graph"
+)
+
+// item is one valid row on its way to Graph.
+type item struct {
+	row      int
+	reqID    string // the $batch item id: the row number, unique in any envelope
+	policyID string
+	id       string
+	key      entityKey
+	patch    graph.Patch
+
+	sends     int // times sent: the attempts column
+	failures  int // sends answered 5xx or lost, counted against MaxAttempts
+	throttles int // sends answered 429
+}
+
+// read turns rows into items, recording invalid rows (and, in a dry run,
+// valid ones) directly.
+func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- *item) error {
+	defer close(items)
+	for seen := 0; p.cfg.Limit == 0 || seen < p.cfg.Limit; seen++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		row, err := src.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		p.stats.Read.Add(1)
+		var rowErr *csvio.RowError
+		if errors.As(err, &rowErr) {
+			p.emit(invalid(rowErr.Row, "", "", rowErr.Err))
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		it, res := p.validate(row)
+		switch {
+		case res != nil:
+			p.emit(*res)
+		case p.cfg.DryRun:
+			p.emit(csvio.Result{Row: row.Num, PolicyID: it.policyID, ID: it.id, Outcome: csvio.Valid, FinishedAt: time.Now()})
+		default:
+			select {
+			case items <- it:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+// validate returns the item for row, or the invalid outcome that replaces it.
+func (p *pipeline) validate(row csvio.Row) (*item, *csvio.Result) {
+	policyID, id := row.Fields[0], row.Fields[1]
+	patch, err := p.cfg.Schema.NewPatch(policyID, id, row.Fields[2:])
+	if err != nil {
+		r := invalid(row.Num, policyID, id, err)
+		return nil, &r
+	}
+	return &item{
+		row:      row.Num,
+		reqID:    strconv.Itoa(row.Num),
+		policyID: policyID,
+		id:       id,
+		key:      keyOf(policyID, id),
+		patch:    patch,
+	}, nil
+}
+
+func invalid(row int, policyID, id string, err error) csvio.Result {
+	return csvio.Result{
+		Row:          row,
+		PolicyID:     policyID,
+		ID:           id,
+		Outcome:      csvio.Invalid,
+		ErrorMessage: err.Error(),
+		FinishedAt:   time.Now(),
+	}
+}

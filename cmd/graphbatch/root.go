@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// streams are the command's standard streams; tests replace them.
+type streams struct {
+	In            io.Reader
+	Out, Err      io.Writer
+	ErrIsTerminal bool
+}
+
+// run executes the command line args and returns the exit status.
+func run(ctx context.Context, args []string, std streams) int {
+	root := newRootCmd(std)
+	root.SetArgs(args)
+	started := false // set once flags and arguments were accepted
+	root.PersistentPreRun = func(*cobra.Command, []string) { started = true }
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	if !started && !errors.As(err, new(*usageError)) {
+		err = &usageError{err} // cobra refused the command line: unknown command, bad arguments
+	}
+	if !errors.Is(err, errRowsFailed) && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(std.Err, "graphbatch: %v\n", err)
+	}
+	if errors.As(err, new(*usageError)) && cmd != nil {
+		fmt.Fprintf(std.Err, "usage: %s\nRun '%s --help' for more.\n", cmd.UseLine(), cmd.CommandPath())
+	}
+	return exitCode(err)
+}
+
+func newRootCmd(std streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "graphbatch",
+		Short:         "Update Microsoft Graph objects in bulk from a CSV file",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(std.In)
+	root.SetOut(std.Out)
+	root.SetErr(std.Err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(
+		newUpdateCmd(std),
+		newEmulateCmd(std),
+		newResourcesCmd(std),
+		newVersionCmd(std),
+	)
+	return root
+}
+
+// usageArgs wraps a cobra argument check so its failure is a usage error.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/graphbatch/graphbatch/batch"
+	"github.com/graphbatch/graphbatch/csvio"
+	"github.com/graphbatch/graphbatch/graph"
+	"github.com/graphbatch/graphbatch/graph/graphtest"
+)
+
+// updateOptions are the parsed flags of graphbatch update.
+type updateOptions struct {
+	Resource      string
+	In, Out       string
+	Overwrite     bool
+	DryRun        bool
+	APIVersion    string
+	GraphEndpoint string
+	Auth          string
+	Emulator      bool
+	Concurrency   int
+	BatchSize     int
+	Limit         int
+	Log           logOptions
+}
+
+const updateLong = `Update one Graph object per CSV row.
+
+The first line of the CSV names the columns: policyId and id, then any of the
+resource's writable properties ('graphbatch resources' lists them). An empty
+cell leaves that property alone. Rows are validated, packed into $batch
+envelopes of up to 20 PATCHes, and sent; every row gets one line in the
+results file (default: the input path with .results.csv for .csv).
+
+Exit status:
+  0    every row was updated (or valid, with --dry-run)
+  1    the run could not go on (sign-in failed, results file not writable, ...)
+  2    usage or input error found before anything was sent
+  3    the run finished, but at least one row is failed or invalid
+  130  interrupted by Ctrl-C or SIGTERM`
+
+const updateExample = `  # Try it on the shipped sample against the built-in emulator
+  graphbatch update device-statuses --in samples/device-statuses.csv --emulator
+
+  # Check a file without sending anything
+  graphbatch update user-statuses --in users.csv --dry-run
+
+  # Pilot the first 10 rows on beta
+  graphbatch update device-statuses --in fix.csv --api-version beta --limit 10`
+
+func newUpdateCmd(std streams) *cobra.Command {
+	opts := &updateOptions{}
+	cmd := &cobra.Command{
+		Use:     "update RESOURCE --in FILE [--out FILE] [flags]",
+		Short:   "Update Graph objects from a CSV file",
+		Long:    updateLong,
+		Example: updateExample,
+		Args:    usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Resource = args[0]
+			return runUpdate(cmd.Context(), opts, std)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.In, "in", "", "input CSV `PATH`; - reads standard input")
+	f.StringVar(&opts.Out, "out", "", "results CSV `PATH` (default: the input path with .results.csv in place of .csv)")
+	f.BoolVar(&opts.Overwrite, "overwrite", false, "replace an existing results file")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "validate every row and write the results; send nothing")
+	f.StringVar(&opts.APIVersion, "api-version", string(graph.V1), "Graph API `version`: v1.0 or beta")
+	f.StringVar(&opts.GraphEndpoint, "graph-endpoint", "", "Graph root `URL` (scheme://host[:port], no version), e.g. an emulator")
+	f.StringVar(&opts.Auth, "auth", "none", "how to sign in: none (no token: an emulator, or a proxy that adds one)")
+	f.BoolVar(&opts.Emulator, "emulator", false, "run against an in-process Graph emulator: no tenant, no credentials")
+	f.IntVar(&opts.Concurrency, "concurrency", batch.DefaultConcurrency, "most $batch requests in flight at once")
+	f.IntVar(&opts.BatchSize, "batch-size", graph.MaxBatchSize, "PATCHes per $batch request, 1-20")
+	f.IntVar(&opts.Limit, "limit", 0, "process only the first `N` data rows (a pilot run)")
+	opts.Log.addFlags(cmd)
+	return cmd
+}
+
+// check validates the flags against each other.
+func (o *updateOptions) check() error {
+	switch {
+	case o.In == "":
+		return usagef("--in is required: the CSV file to read (- for standard input)")
+	case o.In == "-" && o.Out == "":
+		return usagef("--out is required when --in is - (standard input)")
+	case o.BatchSize < 1 || o.BatchSize > graph.MaxBatchSize:
+		return usagef("--batch-size must be between 1 and %d, not %d", graph.MaxBatchSize, o.BatchSize)
+	case o.Concurrency < 1:
+		return usagef("--concurrency must be at least 1, not %d", o.Concurrency)
+	case o.Limit < 0:
+		return usagef("--limit must not be negative")
+	case o.Emulator && o.GraphEndpoint != "":
+		return usagef("--emulator and --graph-endpoint cannot be used together")
+	case !o.DryRun && !o.Emulator && o.GraphEndpoint == "":
+		return usagef("say where to send: --graph-endpoint URL --auth none, or --emulator (sign-in to a real tenant is not available yet)")
+	case o.Auth != "none":
+		return usagef("--auth %q is not available yet; use --auth none with --graph-endpoint, or --emulator", o.Auth)
+	}
+	if o.Out == "" {
+		o.Out = strings.TrimSuffix(o.In, ".csv") + ".results.csv"
+	}
+	return nil
+}
+
+func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
+	log, err := opts.Log.logger(std)
+	if err != nil {
+		return err
+	}
+	if err := opts.check(); err != nil {
+		return err
+	}
+	res, err := graph.LookupResource(opts.Resource)
+	if err != nil {
+		return &usageError{err}
+	}
+	v, err := graph.ParseVersion(opts.APIVersion)
+	if err != nil {
+		return &usageError{err}
+	}
+	schema := graph.NewSchema(res, v)
+	if err := checkResultsFile(opts.Out, opts.Overwrite); err != nil {
+		return err
+	}
+	in, err := openInput(opts.In, std.In)
+	if err != nil {
+		return &usageError{err}
+	}
+	defer in.Close()
+	rows, err := csvio.NewReader(in, csvio.Header{Columns: schema.Columns(), Required: []string{graph.PolicyIDColumn, graph.IDColumn}})
+	if err != nil {
+		return &usageError{fmt.Errorf("%s: %w", opts.In, err)}
+	}
+	send, closeSend, err := opts.sender()
+	if err != nil {
+		return err
+	}
+	defer closeSend()
+	out, err := os.OpenFile(opts.Out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("results file: %w", err)
+	}
+	results := csvio.NewWriter(out)
+	if err := results.WriteHeader(); err != nil {
+		return err
+	}
+	cfg := batch.Config{
+		Schema:      schema,
+		BatchSize:   opts.BatchSize,
+		Concurrency: opts.Concurrency,
+		Limit:       opts.Limit,
+		DryRun:      opts.DryRun,
+		Log:         log,
+	}
+	log.Debug().Str("resource", res.Name).Str("apiVersion", string(v)).Str("in", opts.In).Str("out", opts.Out).Msg("starting")
+	sum, runErr := batch.Run(ctx, rows, results, send, cfg)
+	if err := out.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("results file: %w", err)
+	}
+	printSummary(std.Err, sum, opts)
+	if runErr != nil {
+		return runErr
+	}
+	if sum.Failed+sum.Invalid > 0 {
+		return errRowsFailed
+	}
+	return nil
+}
+
+// sender returns what sends envelopes, and how to release it. A dry run
+// sends nothing.
+func (o *updateOptions) sender() (*graph.Client, func(), error) {
+	if o.DryRun {
+		return nil, func() {}, nil
+	}
+	hc := &http.Client{Timeout: 2 * time.Minute, Transport: newTransport(o.Concurrency)}
+	if o.Emulator {
+		emu := graphtest.NewServer(graphtest.Options{})
+		return graph.NewClient(hc, emu.URL, nil), emu.Close, nil
+	}
+	return graph.NewClient(hc, o.GraphEndpoint, nil), func() {}, nil
+}
+
+// newTransport keeps a connection per worker alive between envelopes.
+func newTransport(workers int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = workers + 1
+	return t
+}
+
+// checkResultsFile refuses to replace a non-empty results file silently.
+func checkResultsFile(path string, overwrite bool) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && fi.Size() == 0) || overwrite {
+		return nil
+	}
+	if err != nil {
+		return &usageError{err}
+	}
+	return usagef("results file %s already exists: add --overwrite to replace it", path)
+}
+
+func openInput(path string, stdin io.Reader) (io.ReadCloser, error) {
+	if path == "-" {
+		return io.NopCloser(stdin), nil
+	}
+	return os.Open(path)
+}
+
+func printSummary(w io.Writer, s batch.Summary, opts *updateOptions) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d rows in %s:", s.Read, s.Duration.Round(time.Millisecond))
+	if opts.DryRun {
+		fmt.Fprintf(&b, " %d valid, %d invalid", s.Valid, s.Invalid)
+	} else {
+		fmt.Fprintf(&b, " %d updated, %d failed, %d invalid", s.Updated, s.Failed, s.Invalid)
+	}
+	fmt.Fprintf(&b, "\nresults: %s\n", opts.Out)
+	_, _ = io.WriteString(w, b.String())
+}
+
+// logOptions are the logging flags shared by every command.
+type logOptions struct {
+	Format string
+	Level  string
+}
+
+func (l *logOptions) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&l.Format, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), json or console")
+	cmd.Flags().StringVar(&l.Level, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+// logger returns the zerolog logger the flags ask for, writing to stderr.
+func (l *logOptions) logger(std streams) (zerolog.Logger, error) {
+	level, err := zerolog.ParseLevel(l.Level)
+	if err != nil || l.Level == "" {
+		return zerolog.Logger{}, usagef("--log-level must be debug, info, warn or error, not %q", l.Level)
+	}
+	var w io.Writer
+	switch {
+	case l.Format == "json", l.Format == "auto" && !std.ErrIsTerminal:
+		w = std.Err
+	case l.Format == "console", l.Format == "auto":
+		w = zerolog.ConsoleWriter{Out: std.Err, NoColor: !std.ErrIsTerminal, TimeFormat: time.TimeOnly}
+	default:
+		return zerolog.Logger{}, usagef("--log-format must be auto, json or console, not %q", l.Format)
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
+}

@@ -1,0 +1,241 @@
+// Package csvio streams the input CSV row by row and writes the results
+// journal. It knows nothing of Graph: the columns it accepts are given to it.
+package csvio
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+)
+
+// Header says which columns a file may and must have.
+type Header struct {
+	Columns  []string // accepted names, in the order Row.Fields holds them; matched case-insensitively
+	Required []string // names that must be present
+}
+
+// Row is one data record of the input.
+type Row struct {
+	Num    int      // 1-based data row number: the header is not a row, a quoted multi-line record is one row
+	Line   int      // line of the file where the record starts
+	Fields []string // one per Header.Columns, "" where the file has no such column or the cell is empty
+}
+
+// Reader reads rows from a CSV file. It holds only one record at a time.
+// A Reader is not safe for concurrent use.
+type Reader struct {
+	Comma rune // the delimiter found in the header line
+
+	csv   *csv.Reader
+	index []int // for each file column, its place in Row.Fields, or -1 for an ignored empty header
+	width int
+	num   int
+}
+
+// HeaderError is returned by NewReader when the header does not fit.
+type HeaderError struct {
+	Column  string   // the offending column as written in the file
+	Problem string   // "unknown", "duplicate" or "missing"
+	Valid   []string // the accepted column names
+	Suggest string   // for an unknown column, the closest valid name, if one is close
+}
+
+func (e *HeaderError) Error() string {
+	switch e.Problem {
+	case "missing":
+		return fmt.Sprintf("the header has no %s column (columns: %s)", e.Column, strings.Join(e.Valid, ", "))
+	case "duplicate":
+		return fmt.Sprintf("column %q appears twice in the header", e.Column)
+	}
+	msg := fmt.Sprintf("unknown column %q", e.Column)
+	if e.Suggest != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", e.Suggest)
+	}
+	return msg + "; valid columns: " + strings.Join(e.Valid, ", ")
+}
+
+// ErrNoHeader is returned by NewReader for an empty input.
+var ErrNoHeader = errors.New("the file is empty: the first line must be a header naming the columns")
+
+// NewReader reads and checks the header of r and returns a Reader positioned
+// at the first data row. It understands what spreadsheet programs write:
+// a UTF-8 or UTF-16 byte order mark, an Excel "sep=;" first line, and ",",
+// ";" or TAB as delimiter, whichever the header line uses most.
+func NewReader(r io.Reader, h Header) (*Reader, error) {
+	br, err := decodeBOM(r)
+	if err != nil {
+		return nil, err
+	}
+	comma, err := sniffDelimiter(br)
+	if err != nil {
+		return nil, err
+	}
+	c := csv.NewReader(br)
+	c.Comma = comma
+	c.FieldsPerRecord = -1 // rows of a different width become invalid rows, not a stop
+	c.ReuseRecord = true   // Read copies the fields it keeps
+	rd := &Reader{Comma: comma, csv: c, width: len(h.Columns)}
+	header, err := c.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, ErrNoHeader
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the header: %w", err)
+	}
+	if rd.index, err = mapHeader(header, h); err != nil {
+		return nil, err
+	}
+	return rd, nil
+}
+
+func mapHeader(header []string, h Header) ([]int, error) {
+	index := make([]int, len(header))
+	seen := make(map[int]bool)
+	for i, name := range header {
+		name = strings.TrimSpace(name)
+		if name == "" { // Excel leaves empty header cells for trailing columns
+			index[i] = -1
+			continue
+		}
+		j := indexFold(h.Columns, name)
+		if j < 0 {
+			return nil, &HeaderError{Column: name, Problem: "unknown", Valid: h.Columns, Suggest: closest(name, h.Columns)}
+		}
+		if seen[j] {
+			return nil, &HeaderError{Column: name, Problem: "duplicate", Valid: h.Columns}
+		}
+		seen[j] = true
+		index[i] = j
+	}
+	for _, req := range h.Required {
+		if !seen[indexFold(h.Columns, req)] {
+			return nil, &HeaderError{Column: req, Problem: "missing", Valid: h.Columns}
+		}
+	}
+	return index, nil
+}
+
+func indexFold(names []string, name string) int {
+	for i, n := range names {
+		if strings.EqualFold(n, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// RowError is returned by Read for a record that cannot be a row; reading
+// can go on past it.
+type RowError struct {
+	Row  int
+	Line int
+	Err  error
+}
+
+func (e *RowError) Error() string { return fmt.Sprintf("row %d (line %d): %v", e.Row, e.Line, e.Err) }
+func (e *RowError) Unwrap() error { return e.Err }
+
+// Read returns the next row, or io.EOF after the last one. A record that is
+// not a row (a quoting error, cells beyond the header) gives a *RowError
+// carrying its row number; the next Read continues after it. Cells are
+// trimmed of surrounding spaces.
+func (r *Reader) Read() (Row, error) {
+	rec, err := r.csv.Read()
+	if errors.Is(err, io.EOF) {
+		return Row{}, io.EOF
+	}
+	r.num++
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return Row{}, &RowError{Row: r.num, Line: pe.StartLine, Err: pe.Err}
+		}
+		return Row{}, err
+	}
+	line, _ := r.csv.FieldPos(0)
+	row := Row{Num: r.num, Line: line, Fields: make([]string, r.width)}
+	for i, cell := range rec {
+		cell = strings.TrimSpace(cell)
+		if i >= len(r.index) {
+			if cell != "" {
+				return Row{}, &RowError{Row: r.num, Line: line, Err: fmt.Errorf("has %d cells but the header has %d columns", len(rec), len(r.index))}
+			}
+			continue
+		}
+		if j := r.index[i]; j >= 0 {
+			row.Fields[j] = cell
+		}
+	}
+	return row, nil
+}
+
+// decodeBOM returns a buffered reader of r's text as UTF-8: a UTF-8 byte
+// order mark is dropped and UTF-16 (Excel's "Unicode text") is decoded.
+func decodeBOM(r io.Reader) (*bufio.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	bom, err := br.Peek(3)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	switch {
+	case bytes.HasPrefix(bom, []byte{0xEF, 0xBB, 0xBF}):
+		_, _ = br.Discard(3)
+	case bytes.HasPrefix(bom, []byte{0xFF, 0xFE}), bytes.HasPrefix(bom, []byte{0xFE, 0xFF}):
+		dec := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
+		br = bufio.NewReaderSize(transform.NewReader(br, dec), 64<<10)
+	}
+	return br, nil
+}
+
+// sniffDelimiter consumes an Excel "sep=X" line if there is one, or else
+// counts the candidate delimiters outside quotes in the header line.
+func sniffDelimiter(br *bufio.Reader) (rune, error) {
+	line, err := peekLine(br)
+	if err != nil {
+		return 0, err
+	}
+	if s := strings.TrimRight(string(line), "\r\n"); len(s) == 5 && strings.EqualFold(s[:4], "sep=") {
+		_, _ = br.Discard(len(line))
+		return rune(s[4]), nil
+	}
+	counts := map[byte]int{}
+	quoted := false
+	for _, c := range line {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case !quoted && (c == ',' || c == ';' || c == '\t'):
+			counts[c]++
+		}
+	}
+	best := byte(',')
+	for _, c := range []byte{';', '\t'} {
+		if counts[c] > counts[best] {
+			best = c
+		}
+	}
+	return rune(best), nil
+}
+
+// peekLine returns the first line of br without consuming it.
+func peekLine(br *bufio.Reader) ([]byte, error) {
+	for n := 512; ; n *= 2 {
+		buf, err := br.Peek(n)
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			return buf[:i+1], nil
+		}
+		if err != nil { // EOF, or the header is longer than the buffer
+			if errors.Is(err, io.EOF) || errors.Is(err, bufio.ErrBufferFull) {
+				return buf, nil
+			}
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,126 @@
+package graph
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// MaxBatchSize is the most requests Graph accepts in one $batch envelope.
+const MaxBatchSize = 20
+
+// Request is one item of a $batch envelope.
+type Request struct {
+	ID      string            `json:"id"`
+	Method  string            `json:"method"`
+	URL     string            `json:"url"` // relative to {root}/{version}, never absolute
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    json.RawMessage   `json:"body,omitempty"`
+}
+
+// BatchRequest is the JSON body POSTed to {root}/{version}/$batch.
+type BatchRequest struct {
+	Requests []Request `json:"requests"`
+}
+
+// Response is Graph's answer to one Request, matched to it by ID: Graph may
+// answer in any order.
+type Response struct {
+	ID      string            `json:"id"`
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    json.RawMessage   `json:"body,omitempty"`
+}
+
+// BatchResponse is the JSON body of a $batch answer.
+type BatchResponse struct {
+	Responses []Response `json:"responses"`
+}
+
+// NewPatchRequest returns the $batch item that applies p, with the item id id.
+func NewPatchRequest(id string, p Patch) Request {
+	return Request{
+		ID:      id,
+		Method:  "PATCH",
+		URL:     p.URL,
+		Headers: map[string]string{"Content-Type": "application/json"},
+		Body:    p.Body,
+	}
+}
+
+// Header returns the value of the item header name, matched case-insensitively.
+func (r *Response) Header(name string) string {
+	if v, ok := r.Headers[name]; ok {
+		return v
+	}
+	for k, v := range r.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// Err returns Graph's error for a failed item, or nil for a 2xx item.
+func (r *Response) Err() *Error {
+	if r.Status >= 200 && r.Status < 300 {
+		return nil
+	}
+	e := ParseError(r.Status, r.Body)
+	e.RequestID = firstNonEmpty(r.Header("request-id"), e.RequestID)
+	e.ClientRequestID = firstNonEmpty(r.Header("client-request-id"), e.ClientRequestID)
+	e.RetryAfter = r.Header("Retry-After")
+	return e
+}
+
+// AppendJSON appends the JSON encoding of b to dst. It writes the same JSON
+// as encoding/json, without reflection and without re-validating bodies,
+// which NewPatch built.
+func (b *BatchRequest) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"requests":[`...)
+	for i := range b.Requests {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = b.Requests[i].appendJSON(dst)
+	}
+	return append(dst, "]}"...)
+}
+
+func (r *Request) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = AppendJSONString(dst, r.ID)
+	dst = append(dst, `,"method":`...)
+	dst = AppendJSONString(dst, r.Method)
+	dst = append(dst, `,"url":`...)
+	dst = AppendJSONString(dst, r.URL)
+	if len(r.Headers) > 0 {
+		dst = append(dst, `,"headers":{`...)
+		first := true
+		for _, k := range slices.Sorted(maps.Keys(r.Headers)) {
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = AppendJSONString(dst, k)
+			dst = append(dst, ':')
+			dst = AppendJSONString(dst, r.Headers[k])
+		}
+		dst = append(dst, '}')
+	}
+	if len(r.Body) > 0 {
+		dst = append(dst, `,"body":`...)
+		dst = append(dst, r.Body...)
+	}
+	return append(dst, '}')
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,182 @@
+package graphtest
+
+import (
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/graphbatch/graphbatch/graph"
+)
+
+// requestIDs are the ids Graph puts in every answer.
+type requestIDs struct {
+	request, client string
+}
+
+func newRequestIDs(r *http.Request) requestIDs {
+	return requestIDs{request: uuid.NewString(), client: r.Header.Get("client-request-id")}
+}
+
+func (ids requestIDs) header() map[string]string {
+	h := map[string]string{"request-id": ids.request}
+	if ids.client != "" {
+		h["client-request-id"] = ids.client
+	}
+	return h
+}
+
+// maxEnvelopeBytes is far more than 20 PATCH items need.
+const maxEnvelopeBytes = 4 << 20
+
+// serveBatch answers POST /{version}/$batch.
+func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
+	ids := newRequestIDs(r)
+	v, ok := version(r)
+	if !ok {
+		s.countEnvelope(http.StatusNotFound)
+		writeError(w, http.StatusNotFound, ids.request, ids.client, "BadRequest", "Resource not found for the segment '"+r.PathValue("version")+"'.")
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		s.countEnvelope(http.StatusUnsupportedMediaType)
+		writeError(w, http.StatusUnsupportedMediaType, ids.request, ids.client, "BadRequest", "A supported MIME type could not be found that matches the content type of the response.")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxEnvelopeBytes))
+	if err != nil {
+		return
+	}
+	reqs, status, msg := checkEnvelope(body)
+	if status != http.StatusOK {
+		s.countEnvelope(status)
+		writeError(w, status, ids.request, ids.client, "BadRequest", msg)
+		return
+	}
+	out := make([]graph.Response, len(reqs))
+	for i, req := range reqs {
+		a := s.item(v, req, ids)
+		out[i] = graph.Response{ID: req.ID, Status: a.status, Headers: a.headers, Body: a.body}
+	}
+	s.shuffle(out)
+	s.countEnvelope(http.StatusOK)
+	writeJSON(w, http.StatusOK, ids.header(), graph.BatchResponse{Responses: out})
+}
+
+// item answers one request of an envelope.
+func (s *Server) item(v graph.Version, req graph.Request, ids requestIDs) answer {
+	var a answer
+	switch {
+	case len(req.Body) > 0 && !hasContentType(req.Headers):
+		a = errorAnswer(http.StatusBadRequest, ids, "BadRequest", "Content-Type header must be specified when a body is present.")
+	default:
+		a = s.apply(v, strings.ToUpper(req.Method), req.URL, req.Body, ids)
+	}
+	s.countItem(a.status)
+	return a
+}
+
+// checkEnvelope applies Graph's rules for a $batch body and returns its
+// requests, or the status and message that refuse the whole envelope.
+func checkEnvelope(body []byte) ([]graph.Request, int, string) {
+	var env struct {
+		Requests []graph.Request `json:"requests"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil || len(env.Requests) == 0 {
+		return nil, http.StatusBadRequest, "Invalid batch payload format."
+	}
+	if len(env.Requests) > graph.MaxBatchSize {
+		return env.Requests, http.StatusBadRequest, "Number of requests inside batch exceeds the limit."
+	}
+	seen := make(map[string]bool, len(env.Requests))
+	for _, req := range env.Requests {
+		id := strings.ToLower(req.ID)
+		switch {
+		case id == "" || req.Method == "" || req.URL == "":
+			return env.Requests, http.StatusBadRequest, "Invalid batch payload format."
+		case seen[id]:
+			return env.Requests, http.StatusBadRequest, "Request Id " + req.ID + " has to be unique in a batch."
+		case strings.Contains(req.URL, "://"):
+			return env.Requests, http.StatusBadRequest, "Invalid batch payload format."
+		}
+		seen[id] = true
+	}
+	return env.Requests, http.StatusOK, ""
+}
+
+func hasContentType(h map[string]string) bool {
+	for k, v := range h {
+		if strings.EqualFold(k, "Content-Type") && v != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// serveEntity answers PATCH and GET sent straight to an entity path.
+func (s *Server) serveEntity(w http.ResponseWriter, r *http.Request) {
+	ids := newRequestIDs(r)
+	v, ok := version(r)
+	if !ok {
+		writeError(w, http.StatusNotFound, ids.request, ids.client, "BadRequest", "Resource not found for the segment '"+r.PathValue("version")+"'.")
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxEnvelopeBytes))
+	rel := strings.TrimPrefix(r.URL.EscapedPath(), "/"+string(v))
+	a := s.apply(v, r.Method, rel, body, ids)
+	s.countItem(a.status)
+	for k, val := range ids.header() {
+		w.Header().Set(k, val)
+	}
+	for k, val := range a.headers {
+		w.Header().Set(k, val)
+	}
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body)
+}
+
+func version(r *http.Request) (graph.Version, bool) {
+	v, err := graph.ParseVersion(r.PathValue("version"))
+	return v, err == nil
+}
+
+func (s *Server) shuffle(out []graph.Response) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+}
+
+// errorAnswer is an item answer in Graph's error shape.
+func errorAnswer(status int, ids requestIDs, code, message string) answer {
+	return answer{
+		status:  status,
+		headers: map[string]string{"Content-Type": "application/json"},
+		body:    errorBody(ids.request, ids.client, code, message),
+	}
+}
+
+func errorBody(requestID, clientRequestID, code, message string) json.RawMessage {
+	inner := map[string]string{"date": time.Now().UTC().Format("2006-01-02T15:04:05"), "request-id": requestID}
+	if clientRequestID != "" {
+		inner["client-request-id"] = clientRequestID
+	}
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": code, "message": message, "innerError": inner}})
+	return b
+}
+
+// writeError writes a whole-request error in Graph's shape.
+func writeError(w http.ResponseWriter, status int, requestID, clientRequestID, code, message string) {
+	if requestID != "" {
+		w.Header().Set("request-id", requestID)
+	}
+	if clientRequestID != "" {
+		w.Header().Set("client-request-id", clientRequestID)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(errorBody(requestID, clientRequestID, code, message))
+}

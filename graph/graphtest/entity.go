@@ -1,0 +1,263 @@
+package graphtest
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/graphbatch/graphbatch/graph"
+)
+
+// Entity is a snapshot of one stored entity.
+type Entity struct {
+	Resource   string         `json:"resource"` // the graph.Resource name, e.g. "device-statuses"
+	PolicyID   string         `json:"policyId"`
+	ID         string         `json:"id"`
+	Properties map[string]any `json:"properties"` // JSON values; numbers are json.Number
+	Patches    int            `json:"patches"`    // PATCHes applied to it
+}
+
+type entityKey struct{ resource, policyID, id string }
+
+type entity struct {
+	props   map[string]any
+	patches int
+}
+
+// Entity returns the stored entity of resource (a graph.Resource name) with
+// the given keys, exactly as sent.
+func (s *Server) Entity(resource, policyID, id string) (Entity, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.store[entityKey{resource, policyID, id}]
+	if !ok {
+		return Entity{}, false
+	}
+	return snapshot(entityKey{resource, policyID, id}, e), true
+}
+
+// Entities returns every stored entity, ordered by resource and keys.
+func (s *Server) Entities() []Entity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Entity, 0, len(s.store))
+	for k, e := range s.store {
+		out = append(out, snapshot(k, e))
+	}
+	slices.SortFunc(out, func(a, b Entity) int {
+		return cmp.Or(cmp.Compare(a.Resource, b.Resource), cmp.Compare(a.PolicyID, b.PolicyID), cmp.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+func snapshot(k entityKey, e *entity) Entity {
+	return Entity{Resource: k.resource, PolicyID: k.policyID, ID: k.id, Properties: maps.Clone(e.props), Patches: e.patches}
+}
+
+// answer is the emulator's reply to one request, in a $batch or on its own.
+type answer struct {
+	status  int
+	headers map[string]string
+	body    json.RawMessage
+}
+
+// target is what a request URL names.
+type target struct {
+	resource *graph.Resource
+	key      entityKey
+}
+
+// apply serves one PATCH or GET on an entity. rawURL is relative to the
+// version, as in a $batch item.
+func (s *Server) apply(v graph.Version, method, rawURL string, body json.RawMessage, ids requestIDs) answer {
+	t, a, ok := route(rawURL, ids)
+	if !ok {
+		return a
+	}
+	if strings.HasPrefix(t.key.policyID, "missing-") || strings.HasPrefix(t.key.id, "missing-") {
+		return notFound(t, ids)
+	}
+	switch method {
+	case http.MethodPatch:
+		props, msg := checkBody(t.resource, v, body)
+		if msg != "" {
+			return errorAnswer(http.StatusBadRequest, ids, "BadRequest", msg)
+		}
+		return s.patch(t, props)
+	case http.MethodGet:
+		return s.get(t, ids)
+	}
+	return errorAnswer(http.StatusMethodNotAllowed, ids, "BadRequest", "Specified HTTP method is not allowed for the request target.")
+}
+
+func (s *Server) patch(t target, props map[string]any) answer {
+	s.mu.Lock()
+	e := s.store[t.key]
+	if e == nil {
+		e = &entity{props: make(map[string]any)}
+		s.store[t.key] = e
+	}
+	maps.Copy(e.props, props)
+	e.patches++
+	s.counters.Patches++
+	out := entityJSON(t, e)
+	s.mu.Unlock()
+	return answer{status: http.StatusOK, headers: map[string]string{"Content-Type": "application/json"}, body: out}
+}
+
+func (s *Server) get(t target, ids requestIDs) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.store[t.key]
+	if e == nil {
+		return notFound(t, ids)
+	}
+	return answer{status: http.StatusOK, headers: map[string]string{"Content-Type": "application/json"}, body: entityJSON(t, e)}
+}
+
+func entityJSON(t target, e *entity) json.RawMessage {
+	m := maps.Clone(e.props)
+	m["@odata.type"] = "#microsoft.graph." + t.resource.Entity
+	m["id"] = t.key.id
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// route finds the entity rawURL names. Keys are single path segments,
+// percent-decoded one by one, so an escaped "/" stays inside its key.
+func route(rawURL string, ids requestIDs) (target, answer, bool) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.IsAbs() || u.Host != "" {
+		return target{}, errorAnswer(http.StatusBadRequest, ids, "BadRequest", "Invalid request URL."), false
+	}
+	segs := strings.Split(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
+	for i, seg := range segs {
+		if segs[i], err = url.PathUnescape(seg); err != nil {
+			return target{}, errorAnswer(http.StatusBadRequest, ids, "BadRequest", "Invalid request URL."), false
+		}
+	}
+	if len(segs) > 0 && (segs[0] == string(graph.V1) || segs[0] == string(graph.Beta)) {
+		return target{}, errorAnswer(http.StatusBadRequest, ids, "BadRequest", "Resource not found for the segment '"+segs[0]+"'."), false
+	}
+	for _, r := range graph.Resources {
+		parent := strings.Split(strings.TrimPrefix(r.Parent, "/"), "/")
+		if len(segs) != len(parent)+3 || !slices.Equal(segs[:len(parent)], parent) || segs[len(parent)+1] != r.Collection {
+			continue
+		}
+		policyID, id := segs[len(parent)], segs[len(parent)+2]
+		if policyID == "" || id == "" || policyID == "." || policyID == ".." || id == "." || id == ".." {
+			break
+		}
+		return target{resource: r, key: entityKey{r.Name, policyID, id}}, answer{}, true
+	}
+	return target{}, errorAnswer(http.StatusNotFound, ids, "BadRequest", "Resource not found for the segment '"+lastSegment(segs)+"'."), false
+}
+
+func lastSegment(segs []string) string {
+	if len(segs) == 0 {
+		return ""
+	}
+	return segs[len(segs)-1]
+}
+
+// notFound answers as Intune does, with its JSON nested inside the message.
+func notFound(t target, ids requestIDs) answer {
+	inner, _ := json.Marshal(map[string]any{
+		"_version": 3,
+		"Message": fmt.Sprintf("An error has occurred - Operation ID (for customer support): 00000000-0000-0000-0000-000000000000 - Activity ID: %s - Url: https://fef.msua06.manage.microsoft.com/DeviceConfiguration/StatelessDeviceConfigurationFEService/deviceManagement/deviceCompliancePolicies('%s')/%s('%s')?api-version=2024-01-01 - %s with id %s was not found",
+			ids.request, t.key.policyID, t.resource.Collection, t.key.id, t.resource.Entity, t.key.id),
+		"CustomApiErrorPhrase": "",
+		"RetryAfter":           nil,
+		"ErrorSourceService":   "",
+		"HttpHeaders":          "{}",
+	})
+	return errorAnswer(http.StatusNotFound, ids, "ResourceNotFound", string(inner))
+}
+
+// dateTimeOffset is the pattern Graph's metadata gives for Edm.DateTimeOffset.
+var dateTimeOffset = regexp.MustCompile(`^[0-9]{4,}-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,12})?(Z|[+-][0-9][0-9]:[0-9][0-9])$`)
+
+// checkBody validates a PATCH body against r's schema in version v, as
+// Graph's OData layer does, and returns the properties it sets or Graph's
+// message for the first problem.
+func checkBody(r *graph.Resource, v graph.Version, body json.RawMessage) (map[string]any, string) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return nil, "Invalid request body: the body must be a JSON object."
+	}
+	props := make(map[string]any, len(m))
+	for name, val := range m {
+		if name == "@odata.type" {
+			if val != "#microsoft.graph."+r.Entity {
+				return nil, fmt.Sprintf("A type named '%v' could not be resolved by the model.", val)
+			}
+			continue
+		}
+		p, ok := propertyOf(r, v, name)
+		if !ok {
+			return nil, fmt.Sprintf("The property '%s' does not exist on type 'microsoft.graph.%s'. Make sure to only use property names that are defined by the type or mark the type as open type.", name, r.Entity)
+		}
+		if msg := checkValue(p, val); msg != "" {
+			return nil, msg
+		}
+		props[name] = val
+	}
+	return props, ""
+}
+
+func propertyOf(r *graph.Resource, v graph.Version, name string) (graph.Property, bool) {
+	for _, p := range r.PropertiesOf(v) {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return graph.Property{}, false
+}
+
+// checkValue returns Graph's message if val is not a value of p's type.
+func checkValue(p graph.Property, val any) string {
+	t := p.Type
+	if val == nil {
+		if t == graph.String {
+			return ""
+		}
+		return fmt.Sprintf("A null value was found for the property named '%s', which has the expected type '%s[Nullable=False]'. The expected type '%s[Nullable=False]' does not allow null values.", p.Name, t.Name, t.Name)
+	}
+	s, isString := val.(string)
+	switch {
+	case t == graph.Int32:
+		n, isNum := val.(json.Number)
+		if _, err := strconv.ParseInt(string(n), 10, 32); !isNum || err != nil {
+			return fmt.Sprintf("Cannot convert the literal '%v' to the expected type 'Edm.Int32'.", val)
+		}
+	case !isString:
+		return fmt.Sprintf("Cannot convert a primitive value to the expected type '%s'.", t.Name)
+	case t == graph.DateTimeOffset:
+		if !dateTimeOffset.MatchString(s) || !realDate(s) {
+			return fmt.Sprintf("Cannot convert the literal '%s' to the expected type 'Edm.DateTimeOffset'.", s)
+		}
+	case t.Members != nil:
+		if !slices.Contains(t.Members, s) {
+			return fmt.Sprintf("Requested value '%s' was not found.", s)
+		}
+	}
+	return ""
+}
+
+// realDate reports whether the calendar day of a pattern-matching
+// DateTimeOffset exists (the pattern allows 2023-02-30).
+func realDate(s string) bool {
+	_, err := time.Parse("2006-01-02", s[:strings.IndexByte(s, 'T')])
+	return err == nil
+}

@@ -1,0 +1,130 @@
+// Package graphtest is a Microsoft Graph emulator for tests and demos, in
+// the manner of net/http/httptest. It serves the part of Graph graphbatch
+// uses — POST /{v1.0|beta}/$batch, and PATCH and GET on the entity paths of
+// every graph.Resource — with Graph's validation and error shape, answers
+// in shuffled order, an in-memory store and counters readable from Go and
+// over HTTP (GET /_emulator/counters, GET /_emulator/store).
+//
+// It does not import testing, so programs can use it too: graphbatch
+// emulate serves it.
+package graphtest
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+)
+
+// Options configure an emulator. The zero value is a well-behaved Graph.
+type Options struct {
+	// Seed makes shuffling and fault injection repeatable; 0 picks one at random.
+	Seed uint64
+}
+
+// Server is a Graph emulator. Its methods are safe for concurrent use.
+type Server struct {
+	// URL is the Graph root of a listening server, e.g. http://127.0.0.1:41234,
+	// with no version and no trailing slash. It is empty for New.
+	URL string
+
+	opts     Options
+	listener net.Listener
+	http     *http.Server
+	mux      *http.ServeMux
+
+	mu       sync.Mutex
+	rng      *rand.Rand
+	store    map[entityKey]*entity
+	counters Counters
+}
+
+// New returns an emulator that is not listening; serve its Handler.
+func New(opts Options) *Server {
+	seed := opts.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	s := &Server{
+		opts:     opts,
+		rng:      rand.New(rand.NewPCG(seed, seed>>1|1)),
+		store:    make(map[entityKey]*entity),
+		counters: newCounters(),
+	}
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("POST /{version}/$batch", s.serveBatch)
+	s.mux.HandleFunc("PATCH /{version}/", s.serveEntity)
+	s.mux.HandleFunc("GET /{version}/", s.serveEntity)
+	s.mux.HandleFunc("GET /_emulator/counters", s.serveCounters)
+	s.mux.HandleFunc("GET /_emulator/store", s.serveStore)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "", "", "BadRequest", "Resource not found for the segment '"+firstSegment(r.URL.Path)+"'.")
+	})
+	return s
+}
+
+// NewServer starts an emulator listening on a free loopback port.
+// The caller should call Close when finished.
+func NewServer(opts Options) *Server {
+	s, err := Listen("127.0.0.1:0", opts)
+	if err != nil {
+		panic("graphtest: " + err.Error())
+	}
+	return s
+}
+
+// Listen starts an emulator listening on addr, such as 127.0.0.1:8080.
+func Listen(addr string, opts Options) (*Server, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := New(opts)
+	s.listener = l
+	s.URL = "http://" + l.Addr().String()
+	s.http = &http.Server{Handler: s}
+	go func() { _ = s.http.Serve(l) }()
+	return s, nil
+}
+
+// ServeHTTP serves the emulated Graph.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Handler returns the emulator as an http.Handler, for in-process use.
+func (s *Server) Handler() http.Handler { return s }
+
+// Close stops a listening server. It does not wait for requests in flight.
+func (s *Server) Close() {
+	if s.http != nil {
+		_ = s.http.Close()
+	}
+}
+
+func (s *Server) serveCounters(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, nil, s.Counters())
+}
+
+func (s *Server) serveStore(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, nil, s.Entities())
+}
+
+func writeJSON(w http.ResponseWriter, status int, header map[string]string, v any) {
+	for k, val := range header {
+		w.Header().Set(k, val)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func firstSegment(path string) string {
+	path = strings.TrimPrefix(path, "/")
+	if i := strings.IndexByte(path, '/'); i >= 0 {
+		return path[:i]
+	}
+	return path
+}
