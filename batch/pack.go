@@ -1,54 +1,75 @@
 package batch
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // maxQueued bounds the rows held back behind a busy key, so that a file
 // repeating one entity many times cannot grow memory without end: past it,
 // reading pauses until the line moves.
 const maxQueued = 10000
 
+// linger is how long a partly filled envelope waits for more rows before
+// it is sent anyway. Rows arrive from the reader far faster than this, so
+// envelopes are full unless the input itself is slow (a pipe) or ending.
+const linger = 5 * time.Millisecond
+
 // pack groups items into envelopes of at most BatchSize and hands each to
 // a free worker. Items for an entity already in flight, or already in the
 // envelope being packed, wait in line (see keyLocks) and are packed when
-// the row ahead of them has its outcome. An envelope is handed over as soon
-// as a worker is free, full or not, so no row waits for others to arrive.
+// the row ahead of them has its outcome.
 func (p *pipeline) pack(ctx context.Context, items <-chan *item, envelopes chan<- []*item) error {
 	defer close(envelopes)
 	size := p.cfg.BatchSize
-	var env, handedBack []*item
-	queued := 0 // rows waiting behind a busy key, not yet handed back
+	var (
+		env, handedBack []*item
+		queued          int              // rows waiting behind a busy key, not yet handed back
+		lingerC         <-chan time.Time // fires when env has waited long enough
+		lingered        bool
+	)
+	addLocked := func(it *item) {
+		if len(env) == 0 {
+			lingerC, lingered = time.After(linger), false
+		}
+		env = append(env, it)
+	}
 	add := func(it *item) {
 		if p.locks.lockOrQueue(it) {
-			env = append(env, it)
+			addLocked(it)
 		} else {
 			queued++
 		}
 	}
+	room := func() bool { return len(env) < size && queued < maxQueued }
 	for {
-		for len(env) < size && len(handedBack) > 0 {
-			env, handedBack = append(env, handedBack[0]), handedBack[1:]
+		for len(handedBack) > 0 && len(env) < size {
+			addLocked(handedBack[0]) // the lock passed to it from the row ahead
+			handedBack = handedBack[1:]
 		}
-		items = fillNow(items, func() bool { return len(env) < size && queued < maxQueued }, add)
+		items = fillNow(items, room, add)
 		if items == nil && queued == 0 && len(handedBack) == 0 && len(env) == 0 {
 			return nil
 		}
 		var out chan<- []*item
-		if len(env) > 0 {
+		if len(env) == size || (len(env) > 0 && (lingered || items == nil)) {
 			out = envelopes
 		}
 		var in <-chan *item
-		if len(env) < size && queued < maxQueued {
+		if room() {
 			in = items
 		}
 		select {
 		case out <- env:
-			env = nil
+			env, lingerC = nil, nil
 		case it, ok := <-in:
 			if !ok {
 				items = nil
 				continue
 			}
 			add(it)
+		case <-lingerC:
+			lingered, lingerC = true, nil
 		case <-p.locks.ready:
 			h := p.locks.takeHandoff()
 			handedBack = append(handedBack, h...)
@@ -59,8 +80,8 @@ func (p *pipeline) pack(ctx context.Context, items <-chan *item, envelopes chan<
 	}
 }
 
-// fillNow takes items that are ready without waiting, while room says there
-// is room. It returns nil once items is closed.
+// fillNow takes the items that are ready without waiting, while room says
+// there is room. It returns nil once items is closed.
 func fillNow(items <-chan *item, room func() bool, add func(*item)) <-chan *item {
 	for items != nil && room() {
 		select {

@@ -119,9 +119,6 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 	if err != nil {
 		return err
 	}
-	if err := opts.check(); err != nil {
-		return err
-	}
 	res, err := graph.LookupResource(opts.Resource)
 	if err != nil {
 		return &usageError{err}
@@ -129,6 +126,9 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 	v, err := graph.ParseVersion(opts.APIVersion)
 	if err != nil {
 		return &usageError{err}
+	}
+	if err := opts.check(); err != nil {
+		return err
 	}
 	schema := graph.NewSchema(res, v)
 	if err := checkResultsFile(opts.Out, opts.Overwrite); err != nil {

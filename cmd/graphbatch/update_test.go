@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gocarina/gocsv"
+
+	"github.com/graphbatch/graphbatch/csvio"
+	"github.com/graphbatch/graphbatch/graph"
+	"github.com/graphbatch/graphbatch/graph/graphtest"
+)
+
+// runCmd runs graphbatch with args in process and returns its exit status
+// and what it wrote to stdout and stderr.
+func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(t.Context(), args, streams{In: strings.NewReader(""), Out: &out, Err: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+// readResults parses a results file with gocsv, through the csv tags of
+// csvio.Result, after checking its header line.
+func readResults(t *testing.T, path string) []csvio.Result {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if header, _, _ := strings.Cut(string(data), "\n"); header != csvio.ResultHeader {
+		t.Fatalf("results header = %q, want %q", header, csvio.ResultHeader)
+	}
+	var results []csvio.Result
+	if err := gocsv.UnmarshalBytes(data, &results); err != nil {
+		t.Fatalf("parsing %s: %v", path, err)
+	}
+	return results
+}
+
+// readCSV returns a CSV file's records as maps from column to cell.
+func readCSV(t *testing.T, path string) []map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]string
+	for _, rec := range recs[1:] {
+		m := make(map[string]string)
+		for i, name := range recs[0] {
+			m[name] = rec[i]
+		}
+		rows = append(rows, m)
+	}
+	return rows
+}
+
+var guid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// TestUpdateEndToEnd runs the real command against the emulator for both
+// resources on both API versions, then checks the results file line by
+// line and the emulator's store value by value.
+func TestUpdateEndToEnd(t *testing.T) {
+	tests := []struct {
+		resource, version, sample string
+	}{
+		{"device-statuses", "v1.0", "device-statuses.csv"},
+		{"device-statuses", "beta", "device-statuses-beta.csv"},
+		{"user-statuses", "v1.0", "user-statuses.csv"},
+		{"user-statuses", "beta", "user-statuses.csv"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.resource+" "+tt.version, func(t *testing.T) {
+			t.Parallel()
+			emu := graphtest.NewServer(graphtest.Options{})
+			defer emu.Close()
+			in := filepath.Join("..", "..", "samples", tt.sample)
+			out := filepath.Join(t.TempDir(), "results.csv")
+			code, _, stderr := runCmd(t, "update", tt.resource, "--in", in, "--out", out,
+				"--api-version", tt.version, "--graph-endpoint", emu.URL, "--auth", "none")
+			if code != exitOK {
+				t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
+			}
+			rows := readCSV(t, in)
+			checkResults(t, readResults(t, out), rows)
+			checkStore(t, emu, tt.resource, tt.version, rows)
+		})
+	}
+}
+
+func checkResults(t *testing.T, results []csvio.Result, rows []map[string]string) {
+	t.Helper()
+	if len(results) != len(rows) {
+		t.Errorf("%d result lines for %d rows", len(results), len(rows))
+	}
+	seen := make(map[int]bool)
+	for _, r := range results {
+		if r.Row < 1 || r.Row > len(rows) || seen[r.Row] {
+			t.Errorf("result for row %d: out of range or repeated", r.Row)
+			continue
+		}
+		seen[r.Row] = true
+		want := rows[r.Row-1]
+		if r.PolicyID != want["policyId"] || r.ID != want["id"] {
+			t.Errorf("row %d: keys %s/%s, want %s/%s", r.Row, r.PolicyID, r.ID, want["policyId"], want["id"])
+		}
+		if r.Outcome != csvio.Updated || r.HTTPStatus != 200 || r.Attempts != 1 || r.ErrorCode != "" || r.ErrorMessage != "" {
+			t.Errorf("row %d: %+v, want updated with 200 in one attempt", r.Row, r)
+		}
+		if !guid.MatchString(r.RequestID) || !guid.MatchString(r.ClientRequestID) {
+			t.Errorf("row %d: requestId %q, clientRequestId %q, want GUIDs", r.Row, r.RequestID, r.ClientRequestID)
+		}
+		if age := time.Since(r.FinishedAt); age < 0 || age > time.Minute {
+			t.Errorf("row %d: finishedAt %v is not just now", r.Row, r.FinishedAt)
+		}
+	}
+}
+
+func checkStore(t *testing.T, emu *graphtest.Server, resource, version string, rows []map[string]string) {
+	t.Helper()
+	res, _ := graph.LookupResource(resource)
+	schema := graph.NewSchema(res, graph.Version(version))
+	if got := len(emu.Entities()); got != len(rows) {
+		t.Errorf("store holds %d entities, want %d", got, len(rows))
+	}
+	for i, row := range rows {
+		e, ok := emu.Entity(resource, row["policyId"], row["id"])
+		if !ok {
+			t.Errorf("row %d: entity %s/%s not in the store", i+1, row["policyId"], row["id"])
+			continue
+		}
+		want := make(map[string]string)
+		for _, p := range schema.Properties {
+			if cell := row[p.Name]; cell != "" {
+				want[p.Name] = canonical(p, cell)
+			}
+		}
+		got := make(map[string]string)
+		for name, v := range e.Properties {
+			got[name] = fmt.Sprint(v)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("row %d: stored %v, want %v", i+1, got, want)
+		}
+	}
+}
+
+// canonical is the value Graph should store for a CSV cell.
+func canonical(p graph.Property, cell string) string {
+	for _, m := range p.Type.Members {
+		if strings.EqualFold(m, cell) {
+			return m
+		}
+	}
+	return cell
+}
+
+// TestSamplesWithEmulator runs the README's first command on every valid
+// sample, so that the demo never rots.
+func TestSamplesWithEmulator(t *testing.T) {
+	for _, s := range []struct{ resource, sample, version string }{
+		{"device-statuses", "device-statuses.csv", "v1.0"},
+		{"user-statuses", "user-statuses.csv", "v1.0"},
+		{"device-statuses", "device-statuses-beta.csv", "beta"},
+	} {
+		t.Run(s.sample, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "results.csv")
+			in := filepath.Join("..", "..", "samples", s.sample)
+			code, _, stderr := runCmd(t, "update", s.resource, "--in", in, "--out", out, "--emulator", "--api-version", s.version)
+			if code != exitOK {
+				t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
+			}
+			checkResults(t, readResults(t, out), readCSV(t, in))
+		})
+	}
+}
+
+func TestSampleWithErrors(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "results.csv")
+	code, _, stderr := runCmd(t, "update", "device-statuses", "--in", "../../samples/with-errors.csv", "--out", out, "--emulator")
+	if code != exitRowsFailed {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitRowsFailed, stderr)
+	}
+	want := map[int]struct {
+		outcome csvio.Outcome
+		mention string // what the error message must name
+	}{
+		1: {csvio.Updated, ""},
+		2: {csvio.Invalid, "column status"},
+		3: {csvio.Invalid, "column lastReportedDateTime"},
+		4: {csvio.Invalid, "column lastReportedDateTime"},
+		5: {csvio.Invalid, "column id"},
+		6: {csvio.Invalid, "no property"},
+		7: {csvio.Failed, "not found"},
+		8: {csvio.Invalid, "column lastReportedDateTime"},
+		9: {csvio.Updated, ""},
+	}
+	results := readResults(t, out)
+	if len(results) != len(want) {
+		t.Errorf("%d results, want %d", len(results), len(want))
+	}
+	for _, r := range results {
+		w := want[r.Row]
+		if r.Outcome != w.outcome || !strings.Contains(r.ErrorMessage, w.mention) {
+			t.Errorf("row %d: %s %q, want %s mentioning %q", r.Row, r.Outcome, r.ErrorMessage, w.outcome, w.mention)
+		}
+		if r.Outcome == csvio.Failed && (r.HTTPStatus != 404 || r.ErrorCode != "ResourceNotFound") {
+			t.Errorf("row %d: %d %s, want 404 ResourceNotFound", r.Row, r.HTTPStatus, r.ErrorCode)
+		}
+	}
+}
+
+// TestUpdateRefusesBeforeSending checks usage and input errors: exit 2,
+// nothing sent, no results file written.
+func TestUpdateRefusesBeforeSending(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.csv", "policyId,id,status\np,d,compliant\n")
+	unknown := write("unknown.csv", "policyId,id,stauts\np,d,compliant\n")
+	platform := write("platform.csv", "policyId,id,platform\np,d,1\n")
+	noID := write("noid.csv", "policyId,status\np,compliant\n")
+	existing := write("existing.csv", "row\n1\n")
+	tests := []struct {
+		name    string
+		args    []string
+		mention string
+	}{
+		{"unknown resource", []string{"update", "devices", "--in", good}, "unknown resource"},
+		{"no resource", []string{"update", "--in", good}, "accepts 1 arg"},
+		{"unknown flag", []string{"update", "device-statuses", "--in", good, "--bogus"}, "unknown flag"},
+		{"unknown command", []string{"updat"}, "unknown command"},
+		{"no input", []string{"update", "device-statuses", "--emulator"}, "--in is required"},
+		{"missing input file", []string{"update", "device-statuses", "--in", filepath.Join(dir, "nope.csv"), "--emulator"}, "no such file"},
+		{"stdin without --out", []string{"update", "device-statuses", "--in", "-", "--emulator"}, "--out is required"},
+		{"batch size", []string{"update", "device-statuses", "--in", good, "--emulator", "--batch-size", "21"}, "--batch-size"},
+		{"api version", []string{"update", "device-statuses", "--in", good, "--emulator", "--api-version", "v2"}, "unknown API version"},
+		{"unknown column", []string{"update", "device-statuses", "--in", unknown, "--emulator"}, `unknown column "stauts" (did you mean status?)`},
+		{"beta-only column on v1.0", []string{"update", "device-statuses", "--in", platform, "--emulator"}, `unknown column "platform"`},
+		{"no id column", []string{"update", "device-statuses", "--in", noID, "--emulator"}, "no id column"},
+		{"results exist", []string{"update", "device-statuses", "--in", good, "--out", existing, "--emulator"}, "--overwrite"},
+		{"nowhere to send", []string{"update", "device-statuses", "--in", good}, "--emulator"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCmd(t, tt.args...)
+			if code != exitUsage || !strings.Contains(stderr, tt.mention) {
+				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, exitUsage, tt.mention)
+			}
+		})
+	}
+	for _, p := range []string{good, unknown, platform, noID} {
+		if _, err := os.Stat(strings.TrimSuffix(p, ".csv") + ".results.csv"); err == nil {
+			t.Errorf("a refused run wrote %s.results.csv", p)
+		}
+	}
+}
+
+func TestUpdateFromStdinAndOverwrite(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.csv")
+	for range 2 { // the second run replaces the first's results
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), []string{"update", "user-statuses", "--in", "-", "--out", out, "--emulator", "--overwrite"},
+			streams{In: strings.NewReader("\ufeffPOLICYID;Id;Status\r\np;u1;NONCOMPLIANT\r\np;u2;compliant\r\n"), Out: &stdout, Err: &stderr})
+		if code != exitOK {
+			t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+		}
+	}
+	if got := len(readResults(t, out)); got != 2 {
+		t.Errorf("%d results after two overwriting runs, want 2", got)
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.csv")
+	code, _, stderr := runCmd(t, "update", "device-statuses", "--in", "../../samples/with-errors.csv", "--out", out, "--dry-run")
+	if code != exitRowsFailed {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitRowsFailed, stderr)
+	}
+	counts := make(map[csvio.Outcome]int)
+	for _, r := range readResults(t, out) {
+		counts[r.Outcome]++
+	}
+	// Row 7 (an unknown entity) is valid: only Graph can tell it is missing.
+	if counts[csvio.Valid] != 3 || counts[csvio.Invalid] != 6 {
+		t.Errorf("dry run outcomes %v, want 3 valid and 6 invalid", counts)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{errRowsFailed, 3},
+		{fmt.Errorf("run: %w", errRowsFailed), 3},
+		{usagef("bad flag"), 2},
+		{fmt.Errorf("opening: %w", usagef("x")), 2},
+		{os.ErrPermission, 1},
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestResourcesListsColumns(t *testing.T) {
+	code, stdout, _ := runCmd(t, "resources")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"device-statuses", "user-statuses", "platform", "beta", "complianceStatus", graph.Permission, "devicesCount"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("resources output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
