@@ -341,7 +341,7 @@ func firstSendFails(err error) func([]graph.Request) error {
 func TestRunRecordsInvalidRowsWithoutSending(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rows := distinctRows(4)
-		rows[1].Fields[1] = ""          // no id
+		rows[1].Fields[1] = ""                // no id
 		rows[2].Fields[statusCol] = "Unknown" // status column, any case is fine
 		rows[3].Fields[statusCol] = "bogus"
 		g := &fakeGraph{}
