@@ -2,31 +2,101 @@ package batch
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
 
-// Pacer decides when items may be sent. One Pacer is shared by every worker
-// of a run, because Graph throttles per app and tenant, not per request: a
-// Retry-After seen by one worker holds back all of them. It is safe for
-// concurrent use.
-type Pacer struct {
-	mu        sync.Mutex
-	notBefore time.Time // no send before this: the latest Retry-After
+// Rate is a ceiling on sends: at most N items in any window of Per.
+type Rate struct {
+	N   int
+	Per time.Duration
 }
 
-// NewPacer returns a Pacer.
-func NewPacer() *Pacer { return &Pacer{} }
+// ParseRate parses "N/DURATION", such as "100/20s", or "N/UNIT" with a
+// bare unit, such as "5/s".
+func ParseRate(s string) (Rate, error) {
+	n, per, ok := strings.Cut(s, "/")
+	count, err := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err != nil || count < 1 {
+		return Rate{}, fmt.Errorf("rate %q: want N/DURATION with N ≥ 1, e.g. 100/20s or 5/s", s)
+	}
+	per = strings.TrimSpace(per)
+	if per != "" && (per[0] < '0' || per[0] > '9') {
+		per = "1" + per
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d <= 0 {
+		return Rate{}, fmt.Errorf("rate %q: want N/DURATION with a positive duration, e.g. 100/20s or 5/s", s)
+	}
+	return Rate{N: count, Per: d}, nil
+}
 
-// Acquire waits until up to want items may be sent and returns how many.
-// It returns early with ctx's error when ctx is done.
+func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.N, r.Per) }
+
+// windowSlack widens the pacer's window a little beyond the ceiling's, so
+// that sends do not reach Graph closer together than Graph counts them.
+const windowSlack = 0.02
+
+// Pacer decides when items may be sent. One Pacer is shared by every worker
+// of a run, because Graph throttles per app and tenant, not per request: a
+// Retry-After seen by one worker holds back all of them.
+//
+// It enforces two things. A ceiling: at most limit items in any sliding
+// window, where limit starts at the configured rate's N. And a "not before"
+// time that every Retry-After pushes forward.
+//
+// The limit adapts. After a 429 it drops to what Graph admitted from us in
+// the window that ended with the throttled send, but never below half of
+// what it was (multiplicative decrease); that count is taken once the
+// Retry-After has passed, when every answer of the episode is in. It climbs
+// back by a fiftieth of the ceiling for every window without a 429
+// (additive increase). Alone, graphbatch stays at the ceiling; when another
+// app takes part of the budget, it settles at what is left.
+//
+// A Pacer is safe for concurrent use. Every wait ends when its context does.
+type Pacer struct {
+	mu        sync.Mutex
+	rate      Rate          // the ceiling; N == 0 means none
+	window    time.Duration // rate.Per widened by windowSlack
+	limit     float64       // items allowed per window now, 1 ≤ limit ≤ rate.N
+	granted   []event       // sends in the current window, oldest first
+	admitted  []event       // items answered without a 429, by send time, for the last two windows
+	notBefore time.Time     // no send before this: the latest Retry-After
+	steadyAt  time.Time     // the last 429, or the last climb: the limit climbs a window after it
+
+	cutPending bool      // a 429 came; cut the limit when its Retry-After has passed
+	throttled  time.Time // send time of the envelope whose 429 started the episode
+	cutAt      time.Time // 429s for sends before this were already accounted for
+}
+
+type event struct {
+	at time.Time
+	n  int
+}
+
+// NewPacer returns a Pacer with ceiling r. A zero Rate means no ceiling:
+// only Retry-After holds sends back.
+func NewPacer(r Rate) *Pacer {
+	return &Pacer{
+		rate:     r,
+		window:   time.Duration(float64(r.Per) * (1 + windowSlack)),
+		limit:    float64(r.N),
+		steadyAt: time.Now(),
+	}
+}
+
+// Acquire waits until at least one item may be sent and returns how many
+// of want may go now (at least 1, at most want). The caller must send that
+// many. It returns early with ctx's error when ctx is done.
 func (p *Pacer) Acquire(ctx context.Context, want int) (int, error) {
 	for {
-		p.mu.Lock()
-		wait := time.Until(p.notBefore)
-		p.mu.Unlock()
-		if wait <= 0 {
-			return want, ctx.Err()
+		n, wait := p.tryAcquire(want, time.Now())
+		if n > 0 {
+			return n, nil
 		}
 		if err := sleep(ctx, wait); err != nil {
 			return 0, err
@@ -34,22 +104,144 @@ func (p *Pacer) Acquire(ctx context.Context, want int) (int, error) {
 	}
 }
 
-// Throttle records that Graph asked to wait d before sending again.
-func (p *Pacer) Throttle(d time.Duration) {
+// tryAcquire grants up to want items at now, or says how long to wait.
+func (p *Pacer) tryAcquire(want int, now time.Time) (int, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if t := time.Now().Add(d); t.After(p.notBefore) {
-		p.notBefore = t
+	if now.Before(p.notBefore) {
+		return 0, p.notBefore.Sub(now)
+	}
+	if p.rate.N == 0 {
+		return want, 0
+	}
+	p.expire(now)
+	p.adapt(now)
+	free := int(p.limit) - total(p.granted)
+	if free < 1 {
+		return 0, p.freeAt(int(p.limit)).Sub(now)
+	}
+	n := min(want, free)
+	p.granted = append(p.granted, event{now, n})
+	return n, 0
+}
+
+// expire forgets sends that have left the window, and admitted items older
+// than two windows.
+func (p *Pacer) expire(now time.Time) {
+	p.granted = dropBefore(p.granted, now.Add(-p.window))
+	keep := p.admitted[:0]
+	for _, e := range p.admitted {
+		if e.at.After(now.Add(-2 * p.window)) {
+			keep = append(keep, e)
+		}
+	}
+	p.admitted = keep
+}
+
+func dropBefore(evs []event, cutoff time.Time) []event {
+	i := 0
+	for i < len(evs) && !evs[i].at.After(cutoff) {
+		i++
+	}
+	return evs[i:]
+}
+
+func total(evs []event) int {
+	n := 0
+	for _, e := range evs {
+		n += e.n
+	}
+	return n
+}
+
+// freeAt returns when a slot frees under limit: when enough of the oldest
+// grants leave the window.
+func (p *Pacer) freeAt(limit int) time.Time {
+	over := total(p.granted) - limit // grants to expire before one slot is free
+	for _, e := range p.granted {
+		over -= e.n
+		if over < 0 {
+			return e.at.Add(p.window)
+		}
+	}
+	return time.Now()
+}
+
+// adapt applies a pending cut, or climbs by a fiftieth of the ceiling for
+// each whole window since the last 429 or climb.
+func (p *Pacer) adapt(now time.Time) {
+	if p.cutPending {
+		p.limit = math.Max(1, math.Min(p.limit, math.Max(float64(p.admittedAround(p.throttled)), p.limit/2)))
+		p.cutPending, p.cutAt, p.steadyAt = false, now, now
+		return
+	}
+	if p.limit >= float64(p.rate.N) {
+		return
+	}
+	if steps := int(now.Sub(p.steadyAt) / p.window); steps >= 1 {
+		p.limit = min(float64(p.rate.N), p.limit+float64(steps)*max(1, float64(p.rate.N)/50))
+		p.steadyAt = now
 	}
 }
 
-// Admitted records that n items were answered without a 429.
-func (p *Pacer) Admitted(n int) {}
+// burstSpan is how far apart the envelopes of one burst of grants may be
+// sent and still count as sent together.
+const burstSpan = time.Second
 
-// ThrottledUntil returns when the last Retry-After ends; a time in the past
-// means no wait.
+// admittedAround counts the admitted items Graph was counting when it
+// throttled a send made at t: those sent in the ceiling's window up to t,
+// and in the same burst as t.
+func (p *Pacer) admittedAround(t time.Time) int {
+	from, to := t.Add(-p.rate.Per), t.Add(burstSpan)
+	n := 0
+	for _, e := range p.admitted {
+		if e.at.After(from) && !e.at.After(to) {
+			n += e.n
+		}
+	}
+	return n
+}
+
+// Throttle records a 429, for items sent at sentAt, that asked to wait d:
+// no item is sent before d has passed, and the limit will drop once for
+// this throttle episode.
+func (p *Pacer) Throttle(d time.Duration, sentAt time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if until := now.Add(d); until.After(p.notBefore) {
+		p.notBefore = until
+	}
+	p.steadyAt = now
+	if p.rate.N == 0 || p.cutPending || sentAt.Before(p.cutAt) {
+		return // an episode already accounted for
+	}
+	p.cutPending, p.throttled = true, sentAt
+}
+
+// Admitted records that n items sent at sentAt were answered with
+// something other than 429.
+func (p *Pacer) Admitted(n int, sentAt time.Time) {
+	if n == 0 || p.rate.N == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.admitted = append(p.admitted, event{sentAt, n})
+}
+
+// ThrottledUntil returns when the latest Retry-After ends; a time in the
+// past means no wait.
 func (p *Pacer) ThrottledUntil() time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.notBefore
+}
+
+// Limit returns how many items the pacer now lets through per window, and
+// the window; 0 means no ceiling.
+func (p *Pacer) Limit() (int, time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return int(p.limit), p.rate.Per
 }

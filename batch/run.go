@@ -35,7 +35,7 @@ type Config struct {
 // Defaults for Config's zero values.
 const (
 	DefaultConcurrency = 4
-	DefaultMaxAttempts = 5
+	DefaultMaxAttempts = 8
 	DefaultMaxWait     = 10 * time.Minute
 )
 
@@ -53,7 +53,7 @@ func (c *Config) setDefaults() {
 		c.MaxWait = DefaultMaxWait
 	}
 	if c.Pacer == nil {
-		c.Pacer = NewPacer()
+		c.Pacer = NewPacer(Rate{})
 	}
 	if c.Stats == nil {
 		c.Stats = new(Stats)

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"time"
 
@@ -57,22 +58,22 @@ func (p *pipeline) sendOnce(ctx context.Context, items []*item) (again []*item, 
 	}
 	p.stats.Envelopes.Add(1)
 	p.stats.Sends.Add(int64(len(items)))
-	start := time.Now()
+	sent := time.Now()
 	res, err := p.send.Batch(ctx, p.cfg.Schema.Version, reqs)
 	if ctx.Err() != nil {
 		return nil, 0, ctx.Err() // no outcome: the answer, if any, is lost with the run
 	}
-	p.logEnvelope(items, res, err, time.Since(start))
+	p.logEnvelope(items, res, err, time.Since(sent))
 	if err != nil {
-		again, wait = p.envelopeFailed(items, res, err)
+		again, wait = p.envelopeFailed(items, res, err, sent)
 		return again, wait, nil
 	}
-	again, wait = p.itemsAnswered(items, res)
+	again, wait = p.itemsAnswered(items, res, sent)
 	return again, wait, nil
 }
 
 // envelopeFailed handles an envelope that got no per-item answers.
-func (p *pipeline) envelopeFailed(items []*item, res *graph.BatchResult, err error) ([]*item, time.Duration) {
+func (p *pipeline) envelopeFailed(items []*item, res *graph.BatchResult, err error, sent time.Time) ([]*item, time.Duration) {
 	var ge *graph.Error
 	if !errors.As(err, &ge) {
 		// A transport error or an unreadable answer: Graph may or may not have
@@ -81,30 +82,32 @@ func (p *pipeline) envelopeFailed(items []*item, res *graph.BatchResult, err err
 		if res != nil {
 			ge.ClientRequestID = res.ClientRequestID
 		}
-		return p.retryOrFail(items, ge, transient)
+		return p.retryOrFail(items, ge, transient, sent)
 	}
-	return p.retryOrFail(items, ge, classify(ge.Status))
+	return p.retryOrFail(items, ge, classify(ge.Status), sent)
 }
 
 // itemsAnswered handles Graph's per-item answers, matched by id.
-func (p *pipeline) itemsAnswered(items []*item, res *graph.BatchResult) (again []*item, wait time.Duration) {
+func (p *pipeline) itemsAnswered(items []*item, res *graph.BatchResult, sent time.Time) (again []*item, wait time.Duration) {
 	byID := make(map[string]*graph.Response, len(res.Responses))
+	admitted := 0 // told to the pacer first, so a 429 below sees this envelope's share
 	for i := range res.Responses {
-		byID[strings.ToLower(res.Responses[i].ID)] = &res.Responses[i]
+		r := &res.Responses[i]
+		byID[strings.ToLower(r.ID)] = r
+		if r.Status != http.StatusTooManyRequests {
+			admitted++
+		}
 	}
-	admitted := 0
+	p.cfg.Pacer.Admitted(admitted, sent)
 	for _, it := range items {
 		r := byID[it.reqID]
 		if r == nil {
 			missing := &graph.Error{Message: "Graph's answer had no response for this item", RequestID: res.RequestID, ClientRequestID: res.ClientRequestID}
-			a, w := p.retryOrFail([]*item{it}, missing, transient)
+			a, w := p.retryOrFail([]*item{it}, missing, transient, sent)
 			again, wait = append(again, a...), max(wait, w)
 			continue
 		}
 		v := classify(r.Status)
-		if v != throttled {
-			admitted++
-		}
 		if v == done {
 			p.finish(it, csvio.Updated, r.Status, nil, firstNonEmpty(r.Header("request-id"), res.RequestID), res.ClientRequestID)
 			continue
@@ -112,23 +115,23 @@ func (p *pipeline) itemsAnswered(items []*item, res *graph.BatchResult) (again [
 		ge := r.Err()
 		ge.RequestID = firstNonEmpty(ge.RequestID, res.RequestID)
 		ge.ClientRequestID = firstNonEmpty(ge.ClientRequestID, res.ClientRequestID)
-		a, w := p.retryOrFail([]*item{it}, ge, v)
+		a, w := p.retryOrFail([]*item{it}, ge, v, sent)
 		again, wait = append(again, a...), max(wait, w)
 	}
-	p.cfg.Pacer.Admitted(admitted)
 	return again, wait
 }
 
-// retryOrFail applies verdict v, caused by ge, to items: it records final
-// outcomes and returns the items to send again and how long to wait.
-func (p *pipeline) retryOrFail(items []*item, ge *graph.Error, v verdict) (again []*item, wait time.Duration) {
+// retryOrFail applies verdict v, caused by ge, to items sent at sent: it
+// records final outcomes and returns the items to send again and how long
+// to wait.
+func (p *pipeline) retryOrFail(items []*item, ge *graph.Error, v verdict, sent time.Time) (again []*item, wait time.Duration) {
 	switch v {
 	case throttled:
 		p.stats.Throttled.Add(int64(len(items)))
 		for _, it := range items {
 			it.throttles++
 		}
-		p.throttle(ge, items[0].throttles)
+		p.cfg.Pacer.Throttle(p.retryWait(ge, items[0].throttles), sent)
 		return items, 0 // the pacer holds every worker back
 	case transient:
 		p.stats.Faults.Add(int64(len(items)))
@@ -147,12 +150,6 @@ func (p *pipeline) retryOrFail(items []*item, ge *graph.Error, v verdict) (again
 		p.finish(it, csvio.Failed, ge.Status, ge, ge.RequestID, ge.ClientRequestID)
 	}
 	return nil, 0
-}
-
-// throttle tells the pacer to hold every worker back for as long as Graph
-// asked, or for a backoff if it did not say.
-func (p *pipeline) throttle(ge *graph.Error, n int) {
-	p.cfg.Pacer.Throttle(p.retryWait(ge, n))
 }
 
 // retryWait is how long to wait before sending again after the n-th

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Version is a Graph API version, the first path segment after the root.
@@ -63,7 +64,21 @@ type Resource struct {
 	Collection string // navigation property under the parent, e.g. "deviceStatuses"
 	Permission string // Graph permission a PATCH needs
 	Properties []Property
+	// WriteLimit is the documented write limit per app and tenant: at most
+	// N PATCHes in any window of Per.
+	WriteLimit WriteLimit
 }
+
+// WriteLimit is a documented throttling limit: N writes in any window of Per.
+type WriteLimit struct {
+	N   int
+	Per time.Duration
+}
+
+// intuneDeviceConfiguration is the write limit of Intune's device
+// configuration service per app and tenant (Graph throttling limits,
+// "Intune device configuration service limits").
+var intuneDeviceConfiguration = WriteLimit{N: 100, Per: 20 * time.Second}
 
 // Resources lists every resource graphbatch knows, in the order help shows them.
 // Adding a resource is one more entry here.
@@ -74,6 +89,7 @@ var Resources = []*Resource{
 		Parent:     "/deviceManagement/deviceCompliancePolicies",
 		Collection: "deviceStatuses",
 		Permission: Permission,
+		WriteLimit: intuneDeviceConfiguration,
 		Properties: []Property{
 			{Name: "complianceGracePeriodExpirationDateTime", Type: DateTimeOffset},
 			{Name: "deviceDisplayName", Type: String},
@@ -91,6 +107,7 @@ var Resources = []*Resource{
 		Parent:     "/deviceManagement/deviceCompliancePolicies",
 		Collection: "userStatuses",
 		Permission: Permission,
+		WriteLimit: intuneDeviceConfiguration,
 		Properties: []Property{
 			{Name: "devicesCount", Type: Int32},
 			{Name: "lastReportedDateTime", Type: DateTimeOffset},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -10,9 +11,14 @@ import (
 )
 
 type emulateOptions struct {
-	Listen string
-	Seed   uint64
-	Log    logOptions
+	Listen       string
+	Seed         uint64
+	AppWrites    int
+	TenantWrites int
+	Window       time.Duration
+	Faults       graphtest.Faults
+	Latency      time.Duration
+	Log          logOptions
 }
 
 func newEmulateCmd(std streams) *cobra.Command {
@@ -25,18 +31,36 @@ and PATCH/GET on the resources' entity paths, with Graph's validation and
 error shape and an in-memory store. Point update at it with
 --graph-endpoint http://ADDR --auth none.
 
+By default it throttles like Intune: 100 PATCHes per 20 seconds per app and
+200 per tenant, in sliding windows; a throttled item answers 429
+TooManyRequests with a Retry-After inside a $batch that answers 200.
+--write-limit 0 --tenant-write-limit 0 turns that off. Fault flags inject
+failures at random.
+
 GET /_emulator/counters and GET /_emulator/store show what it has seen.
 Entity ids beginning with "missing-" answer 404 ResourceNotFound.`,
 		Example: `  graphbatch emulate --listen 127.0.0.1:8080 &
   graphbatch update device-statuses --in samples/device-statuses.csv \
-    --graph-endpoint http://127.0.0.1:8080 --auth none`,
+    --graph-endpoint http://127.0.0.1:8080 --auth none
+
+  # A flaky, unthrottled Graph
+  graphbatch emulate --write-limit 0 --tenant-write-limit 0 \
+    --item-fault-rate 0.05 --envelope-fault-rate 0.05 --drop-rate 0.02`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runEmulate(cmd.Context(), opts, std)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on, host:port")
-	cmd.Flags().Uint64Var(&opts.Seed, "seed", 0, "random seed for answer order (0: random)")
+	f := cmd.Flags()
+	f.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on, host:port")
+	f.Uint64Var(&opts.Seed, "seed", 0, "random seed for answer order and faults (0: random)")
+	f.IntVar(&opts.AppWrites, "write-limit", graphtest.IntuneLimits.AppWrites, "PATCHes per app per window (0: no limit)")
+	f.IntVar(&opts.TenantWrites, "tenant-write-limit", graphtest.IntuneLimits.TenantWrites, "PATCHes per tenant, all apps, per window (0: no limit)")
+	f.DurationVar(&opts.Window, "window", graphtest.IntuneLimits.Window, "the sliding window of the write limits")
+	f.Float64Var(&opts.Faults.ItemRate, "item-fault-rate", 0, "share of items answered 500, 503 or 504, from 0 to 1")
+	f.Float64Var(&opts.Faults.EnvelopeRate, "envelope-fault-rate", 0, "share of $batch requests answered 429 or 503 with a Retry-After")
+	f.Float64Var(&opts.Faults.DropRate, "drop-rate", 0, "share of $batch requests whose connection is dropped without an answer")
+	f.DurationVar(&opts.Latency, "latency", 0, "delay before every $batch answer")
 	opts.Log.addFlags(cmd)
 	return cmd
 }
@@ -46,15 +70,27 @@ func runEmulate(ctx context.Context, opts *emulateOptions, std streams) error {
 	if err != nil {
 		return err
 	}
-	emu, err := graphtest.Listen(opts.Listen, graphtest.Options{Seed: opts.Seed})
+	for name, r := range map[string]float64{"--item-fault-rate": opts.Faults.ItemRate, "--envelope-fault-rate": opts.Faults.EnvelopeRate, "--drop-rate": opts.Faults.DropRate} {
+		if r < 0 || r > 1 {
+			return usagef("%s must be between 0 and 1, not %g", name, r)
+		}
+	}
+	emu, err := graphtest.Listen(opts.Listen, graphtest.Options{
+		Seed:    opts.Seed,
+		Limits:  &graphtest.Limits{AppWrites: opts.AppWrites, TenantWrites: opts.TenantWrites, Window: opts.Window},
+		Faults:  opts.Faults,
+		Latency: opts.Latency,
+	})
 	if err != nil {
 		return fmt.Errorf("emulator: %w", err)
 	}
 	defer emu.Close()
-	log.Info().Str("url", emu.URL).Msg("Graph emulator listening; stop it with Ctrl-C")
+	log.Info().Str("url", emu.URL).Int("writeLimit", opts.AppWrites).Int("tenantWriteLimit", opts.TenantWrites).Dur("window", opts.Window).
+		Msg("Graph emulator listening; stop it with Ctrl-C")
 	fmt.Fprintln(std.Out, emu.URL)
 	<-ctx.Done()
 	c := emu.Counters()
-	log.Info().Int("envelopes", c.Envelopes).Int("items", c.Items).Int("patches", c.Patches).Msg("emulator stopped")
+	log.Info().Int("envelopes", c.Envelopes).Int("items", c.Items).Int("patches", c.Patches).Int("throttled", c.Throttled).
+		Int("earlyRetries", c.EarlyRetries).Msg("emulator stopped")
 	return nil
 }

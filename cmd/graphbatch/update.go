@@ -32,6 +32,9 @@ type updateOptions struct {
 	Concurrency   int
 	BatchSize     int
 	Limit         int
+	Rate          string
+	MaxAttempts   int
+	NoThrottle    bool
 	Log           logOptions
 }
 
@@ -84,6 +87,9 @@ func newUpdateCmd(std streams) *cobra.Command {
 	f.IntVar(&opts.Concurrency, "concurrency", batch.DefaultConcurrency, "most $batch requests in flight at once")
 	f.IntVar(&opts.BatchSize, "batch-size", graph.MaxBatchSize, "PATCHes per $batch request, 1-20")
 	f.IntVar(&opts.Limit, "limit", 0, "process only the first `N` data rows (a pilot run)")
+	f.StringVar(&opts.Rate, "rate", "", "ceiling on PATCHes sent, `N/DURATION` such as 100/20s or 5/s (default: the resource's documented Intune write limit, 100/20s)")
+	f.IntVar(&opts.MaxAttempts, "max-attempts", batch.DefaultMaxAttempts, "sends of a row before a 5xx or a lost answer makes it failed; 429s do not count")
+	f.BoolVar(&opts.NoThrottle, "emulator-no-throttle", false, "with --emulator: turn off its Intune write limits (and, without --rate, graphbatch's own ceiling), for large local runs")
 	opts.Log.addFlags(cmd)
 	return cmd
 }
@@ -101,6 +107,10 @@ func (o *updateOptions) check() error {
 		return usagef("--concurrency must be at least 1, not %d", o.Concurrency)
 	case o.Limit < 0:
 		return usagef("--limit must not be negative")
+	case o.MaxAttempts < 1:
+		return usagef("--max-attempts must be at least 1, not %d", o.MaxAttempts)
+	case o.NoThrottle && !o.Emulator:
+		return usagef("--emulator-no-throttle needs --emulator")
 	case o.Emulator && o.GraphEndpoint != "":
 		return usagef("--emulator and --graph-endpoint cannot be used together")
 	case !o.DryRun && !o.Emulator && o.GraphEndpoint == "":
@@ -131,6 +141,10 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 		return err
 	}
 	schema := graph.NewSchema(res, v)
+	rate, err := opts.rate(res)
+	if err != nil {
+		return err
+	}
 	if err := checkResultsFile(opts.Out, opts.Overwrite); err != nil {
 		return err
 	}
@@ -161,10 +175,12 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 		BatchSize:   opts.BatchSize,
 		Concurrency: opts.Concurrency,
 		Limit:       opts.Limit,
+		MaxAttempts: opts.MaxAttempts,
 		DryRun:      opts.DryRun,
+		Pacer:       batch.NewPacer(rate),
 		Log:         log,
 	}
-	log.Debug().Str("resource", res.Name).Str("apiVersion", string(v)).Str("in", opts.In).Str("out", opts.Out).Msg("starting")
+	log.Debug().Str("resource", res.Name).Str("apiVersion", string(v)).Str("in", opts.In).Str("out", opts.Out).Stringer("rate", rate).Msg("starting")
 	sum, runErr := batch.Run(ctx, rows, results, send, cfg)
 	if err := out.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("results file: %w", err)
@@ -187,10 +203,30 @@ func (o *updateOptions) sender() (*graph.Client, func(), error) {
 	}
 	hc := &http.Client{Timeout: 2 * time.Minute, Transport: newTransport(o.Concurrency)}
 	if o.Emulator {
-		emu := graphtest.NewServer(graphtest.Options{})
+		var eo graphtest.Options
+		if o.NoThrottle {
+			eo.Limits = &graphtest.NoLimits
+		}
+		emu := graphtest.NewServer(eo)
 		return graph.NewClient(hc, emu.URL, nil), emu.Close, nil
 	}
 	return graph.NewClient(hc, o.GraphEndpoint, nil), func() {}, nil
+}
+
+// rate returns the --rate ceiling; without one, the resource's documented
+// limit, or none against an emulator that does not throttle.
+func (o *updateOptions) rate(res *graph.Resource) (batch.Rate, error) {
+	switch {
+	case o.Rate == "" && o.NoThrottle:
+		return batch.Rate{}, nil
+	case o.Rate == "":
+		return batch.Rate{N: res.WriteLimit.N, Per: res.WriteLimit.Per}, nil
+	}
+	r, err := batch.ParseRate(o.Rate)
+	if err != nil {
+		return batch.Rate{}, &usageError{fmt.Errorf("--rate: %w", err)}
+	}
+	return r, nil
 }
 
 // newTransport keeps a connection per worker alive between envelopes.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,24 +58,41 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, ids.request, ids.client, "BadRequest", msg)
 		return
 	}
+	if err := s.delay(r); err != nil {
+		return
+	}
+	if status, retryAfter, ok := s.envelopeFault(); ok {
+		s.countEnvelope(status)
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		writeError(w, status, ids.request, ids.client, http.StatusText(status), "The service is busy. Retry after the time in the Retry-After header.")
+		return
+	}
+	drop, applyFirst := s.drop()
+	if drop && !applyFirst {
+		panic(http.ErrAbortHandler) // the server closes the connection without an answer
+	}
+	app := appOf(r)
 	out := make([]graph.Response, len(reqs))
 	for i, req := range reqs {
-		a := s.item(v, req, ids)
+		a := s.item(v, app, req, ids)
 		out[i] = graph.Response{ID: req.ID, Status: a.status, Headers: a.headers, Body: a.body}
+	}
+	if drop {
+		panic(http.ErrAbortHandler)
 	}
 	s.shuffle(out)
 	s.countEnvelope(http.StatusOK)
 	writeJSON(w, http.StatusOK, ids.header(), graph.BatchResponse{Responses: out})
 }
 
-// item answers one request of an envelope.
-func (s *Server) item(v graph.Version, req graph.Request, ids requestIDs) answer {
+// item answers one request of an envelope from app.
+func (s *Server) item(v graph.Version, app string, req graph.Request, ids requestIDs) answer {
 	var a answer
 	switch {
 	case len(req.Body) > 0 && !hasContentType(req.Headers):
 		a = errorAnswer(http.StatusBadRequest, ids, "BadRequest", "Content-Type header must be specified when a body is present.")
 	default:
-		a = s.apply(v, strings.ToUpper(req.Method), req.URL, req.Body, ids)
+		a = s.apply(v, app, strings.ToUpper(req.Method), req.URL, req.Body, ids)
 	}
 	s.countItem(a.status)
 	return a
@@ -127,7 +145,7 @@ func (s *Server) serveEntity(w http.ResponseWriter, r *http.Request) {
 	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxEnvelopeBytes))
 	rel := strings.TrimPrefix(r.URL.EscapedPath(), "/"+string(v))
-	a := s.apply(v, r.Method, rel, body, ids)
+	a := s.apply(v, appOf(r), r.Method, rel, body, ids)
 	s.countItem(a.status)
 	for k, val := range ids.header() {
 		w.Header().Set(k, val)
@@ -137,6 +155,21 @@ func (s *Server) serveEntity(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(a.status)
 	_, _ = w.Write(a.body)
+}
+
+// delay waits out the configured latency, or until the client gives up.
+func (s *Server) delay(r *http.Request) error {
+	if s.opts.Latency <= 0 {
+		return nil
+	}
+	t := time.NewTimer(s.opts.Latency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
 }
 
 func version(r *http.Request) (graph.Version, bool) {

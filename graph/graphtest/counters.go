@@ -9,6 +9,11 @@ type Counters struct {
 	Patches          int         `json:"patches"`          // PATCHes applied to the store
 	EnvelopeStatuses map[int]int `json:"envelopeStatuses"` // $batch answers by HTTP status
 	Statuses         map[int]int `json:"statuses"`         // item answers by HTTP status
+	Throttled        int         `json:"throttled"`        // items answered 429 for going over a write limit
+	EarlyRetries     int         `json:"earlyRetries"`     // throttled items sent again before their Retry-After ended
+	ItemFaults       int         `json:"itemFaults"`       // items answered an injected 5xx
+	EnvelopeFaults   int         `json:"envelopeFaults"`   // envelopes answered an injected 429 or 503
+	Dropped          int         `json:"dropped"`          // connections dropped without an answer
 }
 
 func newCounters() Counters {

@@ -76,12 +76,21 @@ type target struct {
 	key      entityKey
 }
 
-// apply serves one PATCH or GET on an entity. rawURL is relative to the
-// version, as in a $batch item.
-func (s *Server) apply(v graph.Version, method, rawURL string, body json.RawMessage, ids requestIDs) answer {
+// apply serves one PATCH or GET on an entity for app. rawURL is relative
+// to the version, as in a $batch item. A PATCH may meet an injected fault
+// or the write limits before it is looked at.
+func (s *Server) apply(v graph.Version, app, method, rawURL string, body json.RawMessage, ids requestIDs) answer {
 	t, a, ok := route(rawURL, ids)
 	if !ok {
 		return a
+	}
+	if method == http.MethodPatch {
+		if a, ok := s.itemFault(ids); ok {
+			return a
+		}
+		if a, ok := s.admit(app, t.key, ids); !ok {
+			return a
+		}
 	}
 	if strings.HasPrefix(t.key.policyID, "missing-") || strings.HasPrefix(t.key.id, "missing-") {
 		return notFound(t, ids)
@@ -97,6 +106,21 @@ func (s *Server) apply(v graph.Version, method, rawURL string, body json.RawMess
 		return s.get(t, ids)
 	}
 	return errorAnswer(http.StatusMethodNotAllowed, ids, "BadRequest", "Specified HTTP method is not allowed for the request target.")
+}
+
+// admit applies the write limits to one PATCH of app on key.
+func (s *Server) admit(app string, key entityKey, ids requestIDs) (answer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	retryAfter, ok, early := s.throttle.admit(app, key, time.Now())
+	if early {
+		s.counters.EarlyRetries++
+	}
+	if ok {
+		return answer{}, true
+	}
+	s.counters.Throttled++
+	return throttledAnswer(retryAfter, ids), false
 }
 
 func (s *Server) patch(t target, props map[string]any) answer {

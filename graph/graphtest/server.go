@@ -5,6 +5,10 @@
 // in shuffled order, an in-memory store and counters readable from Go and
 // over HTTP (GET /_emulator/counters, GET /_emulator/store).
 //
+// By default it throttles like Intune (see IntuneLimits): a write over the
+// limit answers 429 TooManyRequests with a Retry-After inside a $batch that
+// itself answers 200. Options can also inject faults and latency.
+//
 // It does not import testing, so programs can use it too: graphbatch
 // emulate serves it.
 package graphtest
@@ -16,12 +20,20 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 )
 
-// Options configure an emulator. The zero value is a well-behaved Graph.
+// Options configure an emulator. The zero value is a well-behaved Graph
+// with Intune's write limits.
 type Options struct {
 	// Seed makes shuffling and fault injection repeatable; 0 picks one at random.
 	Seed uint64
+	// Limits are the write limits; nil means IntuneLimits, &NoLimits none.
+	Limits *Limits
+	// Faults are failures to inject; the zero value injects none.
+	Faults Faults
+	// Latency delays every $batch answer.
+	Latency time.Duration
 }
 
 // Server is a Graph emulator. Its methods are safe for concurrent use.
@@ -38,6 +50,7 @@ type Server struct {
 	mu       sync.Mutex
 	rng      *rand.Rand
 	store    map[entityKey]*entity
+	throttle *throttle
 	counters Counters
 }
 
@@ -47,10 +60,15 @@ func New(opts Options) *Server {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
+	limits := IntuneLimits
+	if opts.Limits != nil {
+		limits = *opts.Limits
+	}
 	s := &Server{
 		opts:     opts,
 		rng:      rand.New(rand.NewPCG(seed, seed>>1|1)),
 		store:    make(map[entityKey]*entity),
+		throttle: newThrottle(limits),
 		counters: newCounters(),
 	}
 	s.mux = http.NewServeMux()
