@@ -33,10 +33,11 @@ type Row struct {
 type Reader struct {
 	Comma rune // the delimiter found in the header line
 
-	csv   *csv.Reader
-	index []int // for each file column, its place in Row.Fields, or -1 for an ignored empty header
-	width int
-	num   int
+	csv     *csv.Reader
+	index   []int // for each file column, its place in Row.Fields, or -1 for an unnamed column
+	width   int
+	num     int
+	skipped int // lines before the header that encoding/csv did not see (Excel's sep= line)
 }
 
 // HeaderError is returned by NewReader when the header does not fit.
@@ -73,7 +74,7 @@ func NewReader(r io.Reader, h Header) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	comma, err := sniffDelimiter(br)
+	comma, skipped, err := sniffDelimiter(br)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +82,7 @@ func NewReader(r io.Reader, h Header) (*Reader, error) {
 	c.Comma = comma
 	c.FieldsPerRecord = -1 // rows of a different width become invalid rows, not a stop
 	c.ReuseRecord = true   // Read copies the fields it keeps
-	rd := &Reader{Comma: comma, csv: c, width: len(h.Columns)}
+	rd := &Reader{Comma: comma, csv: c, width: len(h.Columns), skipped: skipped}
 	header, err := c.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, ErrNoHeader
@@ -155,22 +156,24 @@ func (r *Reader) Read() (Row, error) {
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return Row{}, &RowError{Row: r.num, Line: pe.StartLine, Err: pe.Err}
+			return Row{}, &RowError{Row: r.num, Line: pe.StartLine + r.skipped, Err: pe.Err}
 		}
 		return Row{}, err
 	}
 	line, _ := r.csv.FieldPos(0)
+	line += r.skipped
 	row := Row{Num: r.num, Line: line, Fields: make([]string, r.width)}
 	for i, cell := range rec {
 		cell = strings.TrimSpace(cell)
-		if i >= len(r.index) {
+		switch {
+		case i >= len(r.index):
 			if cell != "" {
 				return Row{}, &RowError{Row: r.num, Line: line, Err: fmt.Errorf("has %d cells but the header has %d columns", len(rec), len(r.index))}
 			}
-			continue
-		}
-		if j := r.index[i]; j >= 0 {
-			row.Fields[j] = cell
+		case r.index[i] >= 0:
+			row.Fields[r.index[i]] = cell
+		case cell != "":
+			return Row{}, &RowError{Row: r.num, Line: line, Err: fmt.Errorf("has %q in column %d, which has no name in the header", cell, i+1)}
 		}
 	}
 	return row, nil
@@ -194,16 +197,17 @@ func decodeBOM(r io.Reader) (*bufio.Reader, error) {
 	return br, nil
 }
 
-// sniffDelimiter consumes an Excel "sep=X" line if there is one, or else
-// counts the candidate delimiters outside quotes in the header line.
-func sniffDelimiter(br *bufio.Reader) (rune, error) {
+// sniffDelimiter consumes an Excel "sep=X" line if there is one, and says
+// so, or else counts the candidate delimiters outside quotes in the header
+// line.
+func sniffDelimiter(br *bufio.Reader) (comma rune, skipped int, err error) {
 	line, err := peekLine(br)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if s := strings.TrimRight(string(line), "\r\n"); len(s) == 5 && strings.EqualFold(s[:4], "sep=") {
 		_, _ = br.Discard(len(line))
-		return rune(s[4]), nil
+		return rune(s[4]), 1, nil
 	}
 	counts := map[byte]int{}
 	quoted := false
@@ -221,7 +225,7 @@ func sniffDelimiter(br *bufio.Reader) (rune, error) {
 			best = c
 		}
 	}
-	return rune(best), nil
+	return rune(best), 0, nil
 }
 
 // peekLine returns the first line of br without consuming it.

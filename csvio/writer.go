@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Outcome is how a row ended.
@@ -133,12 +135,14 @@ func appendField(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// needsQuotes reports whether encoding/csv.Writer would quote s.
 func needsQuotes(s string) bool {
 	if s == "" {
 		return false
 	}
-	if s[0] == ' ' || s[0] == '\t' || s == `\.` {
+	if s == `\.` || strings.ContainsAny(s, ",\"\r\n") {
 		return true
 	}
-	return strings.ContainsAny(s, ",\"\r\n")
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsSpace(r)
 }

@@ -54,8 +54,9 @@ const maxAnswerBytes = 16 << 20
 
 // Batch POSTs reqs as one envelope to {root}/{v}/$batch with a fresh
 // client-request-id. If Graph answers the envelope with an error status, the
-// error is an *Error; a 200 whose body is not a $batch response wraps
-// ErrMalformed; anything else is a transport error. Item failures are not
+// error is an *Error; a 200 whose body is not JSON wraps ErrMalformed
+// (a JSON body without responses gives none, and the caller sees every
+// item unanswered); anything else is a transport error. Item failures are not
 // errors: they are in the result's Responses.
 func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchResult, error) {
 	env := BatchRequest{Requests: reqs}

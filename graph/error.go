@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is an error answer from Graph, for an envelope or for one item.
@@ -54,7 +55,7 @@ func ParseError(status int, body []byte) *Error {
 	e := &Error{Status: status}
 	var w wireError
 	if err := json.Unmarshal(body, &w); err != nil || (w.Error.Code == "" && w.Error.Message == "") {
-		e.Message = oneLine(truncate(string(body), 300))
+		e.Message = oneLine(truncate(strings.ToValidUTF8(string(body), "\uFFFD"), 300))
 		return e
 	}
 	e.Code = w.Error.Code
@@ -105,9 +106,13 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// truncate shortens s to at most n bytes, at a character boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -1,0 +1,74 @@
+package csvio_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/graphbatch/graphbatch/csvio"
+)
+
+func ExampleReader() {
+	// A file as Excel saves it in many European locales: ";" between cells.
+	in := `policyId;ID;Status
+pol-1;dev-1;compliant
+pol-1;dev-2;"non
+compliant";extra
+pol-2;dev-3; nonCompliant
+`
+	r, err := csvio.NewReader(strings.NewReader(in), csvio.Header{
+		Columns:  []string{"policyId", "id", "status", "userName"},
+		Required: []string{"policyId", "id"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for {
+		row, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		var rowErr *csvio.RowError
+		if errors.As(err, &rowErr) {
+			fmt.Println(err) // this row is bad; the others are fine
+			continue
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("row %d (line %d): %q\n", row.Num, row.Line, row.Fields)
+	}
+	// Output:
+	// row 1 (line 2): ["pol-1" "dev-1" "compliant" ""]
+	// row 2 (line 3): has 4 cells but the header has 3 columns
+	// row 3 (line 5): ["pol-2" "dev-3" "nonCompliant" ""]
+}
+
+func ExampleWriter() {
+	w := csvio.NewWriter(os.Stdout)
+	if err := w.WriteHeader(); err != nil {
+		log.Fatal(err)
+	}
+	results := []csvio.Result{
+		{Row: 1, PolicyID: "pol-1", ID: "dev-1", Outcome: csvio.Updated, HTTPStatus: 204, Attempts: 1,
+			FinishedAt: time.Date(2024, 5, 6, 9, 30, 0, 250e6, time.FixedZone("CEST", 2*60*60))},
+		{Row: 2, PolicyID: "pol-1", ID: "dev-2", Outcome: csvio.Invalid,
+			ErrorMessage: `status: "bogus" is not one of unknown, compliant, ...`},
+	}
+	for i := range results {
+		if err := w.Write(&results[i]); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// row,policyId,id,outcome,httpStatus,errorCode,errorMessage,attempts,requestId,clientRequestId,finishedAt
+	// 1,pol-1,dev-1,updated,204,,,1,,,2024-05-06T07:30:00.250Z
+	// 2,pol-1,dev-2,invalid,,,"status: ""bogus"" is not one of unknown, compliant, ...",0,,,
+}

@@ -1,0 +1,1005 @@
+package csvio_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/graphbatch/graphbatch/csvio"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/utf16le.csv from testdata/tab.tsv")
+
+// testHeader is the header of the device-statuses resource (v1.0).
+var testHeader = csvio.Header{
+	Columns: []string{
+		"policyId", "id",
+		"complianceGracePeriodExpirationDateTime", "deviceDisplayName", "deviceModel",
+		"lastReportedDateTime", "status", "userName", "userPrincipalName",
+	},
+	Required: []string{"policyId", "id"},
+}
+
+// row builds the Row numbered num whose fields are given as column, value
+// pairs (column names as in testHeader); the other fields are "".
+func row(num, line int, kv ...string) csvio.Row {
+	return rowOf(testHeader, num, line, kv...)
+}
+
+func rowOf(h csvio.Header, num, line int, kv ...string) csvio.Row {
+	r := csvio.Row{Num: num, Line: line, Fields: make([]string, len(h.Columns))}
+	for i := 0; i < len(kv); i += 2 {
+		j := -1
+		for k, c := range h.Columns {
+			if c == kv[i] {
+				j = k
+			}
+		}
+		if j < 0 {
+			panic("row: no column " + kv[i])
+		}
+		r.Fields[j] = kv[i+1]
+	}
+	return r
+}
+
+// readAll reads every row of r; it stops at the first error.
+func readAll(r *csvio.Reader) ([]csvio.Row, error) {
+	var rows []csvio.Row
+	for {
+		row, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return rows, nil
+		}
+		if err != nil {
+			return rows, err
+		}
+		rows = append(rows, row)
+	}
+}
+
+// utf16LE encodes s as UTF-16LE with a byte order mark, as Excel's
+// "Unicode text" does.
+func utf16LE(s string) []byte {
+	b := []byte{0xFF, 0xFE}
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return b
+}
+
+// utf16BE encodes s as UTF-16BE with a byte order mark.
+func utf16BE(s string) []byte {
+	b := []byte{0xFE, 0xFF}
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u>>8), byte(u))
+	}
+	return b
+}
+
+// ignoreLine compares rows by Num and Fields only.
+var ignoreLine = cmp.Transformer("NumFields", func(r csvio.Row) struct {
+	Num    int
+	Fields []string
+} {
+	return struct {
+		Num    int
+		Fields []string
+	}{r.Num, r.Fields}
+})
+
+// fixtureRows are the rows every file in testdata holds.
+var fixtureRows = []csvio.Row{
+	row(1, 2, "policyId", "pol-1", "id", "dev-1", "status", "compliant", "userName", "alice@contoso.com", "deviceDisplayName", "Alice's laptop"),
+	row(2, 3, "policyId", "pol-1", "id", "dev-2", "status", "nonCompliant", "userName", "Smith, Bob", "deviceDisplayName", "Bob's PC\nsecond desk"),
+	row(3, 5, "policyId", "pol-2", "id", "dev-3", "status", "error", "userName", `Jürgen "JJ" Ødegård`),
+}
+
+// TestReadFixtures reads every dialect in testdata and expects the same
+// rows (Num and Fields) from each.
+func TestReadFixtures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file  string
+		comma rune
+	}{
+		{"plain.csv", ','},
+		{"bom.csv", ','},
+		{"semicolon.csv", ';'},
+		{"tab.tsv", '\t'},
+		{"crlf.csv", ','},
+		{"sep-line.csv", ';'},
+		{"utf16le.csv", '\t'},
+		{"quoted-newline.csv", ','},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			f, err := os.Open(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			r, err := csvio.NewReader(f, testHeader)
+			if err != nil {
+				t.Fatalf("NewReader(%s) error: %v", tt.file, err)
+			}
+			if r.Comma != tt.comma {
+				t.Errorf("NewReader(%s).Comma = %q, want %q", tt.file, r.Comma, tt.comma)
+			}
+			got, err := readAll(r)
+			if err != nil {
+				t.Fatalf("Read(%s) error: %v", tt.file, err)
+			}
+			if diff := cmp.Diff(fixtureRows, got, ignoreLine); diff != "" {
+				t.Errorf("rows of %s mismatch (-want +got):\n%s", tt.file, diff)
+			}
+		})
+	}
+}
+
+// TestFixtureUTF16 checks that testdata/utf16le.csv is tab.tsv as Excel's
+// "Unicode text" would save it: UTF-16LE with a byte order mark and CRLF
+// line ends. Regenerate it with
+//
+//	go test ./csvio/ -run TestFixtureUTF16 -update
+func TestFixtureUTF16(t *testing.T) {
+	t.Parallel()
+	tab, err := os.ReadFile(filepath.Join("testdata", "tab.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := utf16LE(strings.ReplaceAll(string(tab), "\n", "\r\n"))
+	path := filepath.Join("testdata", "utf16le.csv")
+	if *update {
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s is not the UTF-16LE of tab.tsv; run go test -run TestFixtureUTF16 -update", path)
+	}
+}
+
+// TestRead reads the dialects spreadsheet programs write and expects the
+// rows (Num and Fields) of the plain file.
+func TestRead(t *testing.T) {
+	t.Parallel()
+	plain := []csvio.Row{
+		row(1, 0, "policyId", "p1", "id", "d1", "status", "compliant"),
+		row(2, 0, "policyId", "p1", "id", "d2", "status", "error"),
+	}
+	tests := []struct {
+		name   string
+		input  string
+		header csvio.Header // testHeader if zero
+		comma  rune
+		want   []csvio.Row
+	}{{
+		name:  "Plain",
+		input: "policyId,id,status\np1,d1,compliant\np1,d2,error\n",
+		comma: ',',
+		want:  plain,
+	}, {
+		name:  "NoFinalNewline",
+		input: "policyId,id,status\np1,d1,compliant\np1,d2,error",
+		comma: ',',
+		want:  plain,
+	}, {
+		name:  "BOM",
+		input: "\uFEFFpolicyId,id,status\np1,d1,compliant\np1,d2,error\n",
+		comma: ',',
+		want:  plain,
+	}, {
+		name:  "Semicolon",
+		input: "policyId;id;status\np1;d1;compliant\np1;d2;error\n",
+		comma: ';',
+		want:  plain,
+	}, {
+		name:  "Tab",
+		input: "policyId\tid\tstatus\np1\td1\tcompliant\np1\td2\terror\n",
+		comma: '\t',
+		want:  plain,
+	}, {
+		name:  "CRLF",
+		input: "policyId,id,status\r\np1,d1,compliant\r\np1,d2,error\r\n",
+		comma: ',',
+		want:  plain,
+	}, {
+		name:  "BOMSemicolonCRLF",
+		input: "\uFEFFpolicyId;id;status\r\np1;d1;compliant\r\np1;d2;error\r\n",
+		comma: ';',
+		want:  plain,
+	}, {
+		name:  "SepLine",
+		input: "sep=;\npolicyId;id;status\np1;d1;compliant\np1;d2;error\n",
+		comma: ';',
+		want:  plain,
+	}, {
+		name:  "SepLineCRLF",
+		input: "sep=;\r\npolicyId;id;status\r\np1;d1;compliant\r\np1;d2;error\r\n",
+		comma: ';',
+		want:  plain,
+	}, {
+		name:  "SepLineOverridesCount",
+		input: "sep=,\npolicyId,id,status\np1,d1,compliant\np1,d2,error\n",
+		comma: ',',
+		want:  plain,
+	}, {
+		name:  "SepLineBOM",
+		input: "\uFEFFsep=;\npolicyId;id;status\np1;d1;compliant\np1;d2;error\n",
+		comma: ';',
+		want:  plain,
+	}, {
+		name:  "QuotedNewline",
+		input: "policyId,id,deviceDisplayName\np1,d1,\"two\nlines\"\np1,d2,x\n",
+		comma: ',',
+		want: []csvio.Row{
+			row(1, 0, "policyId", "p1", "id", "d1", "deviceDisplayName", "two\nlines"),
+			row(2, 0, "policyId", "p1", "id", "d2", "deviceDisplayName", "x"),
+		},
+	}, {
+		name:  "QuotedCRLFNewline",
+		input: "policyId,id,deviceDisplayName\r\np1,d1,\"two\r\nlines\"\r\np1,d2,x\r\n",
+		comma: ',',
+		want: []csvio.Row{
+			row(1, 0, "policyId", "p1", "id", "d1", "deviceDisplayName", "two\nlines"),
+			row(2, 0, "policyId", "p1", "id", "d2", "deviceDisplayName", "x"),
+		},
+	}, {
+		name:  "QuotedComma",
+		input: "policyId,id,userName\np1,d1,\"Smith, Bob\"\np1,d2,\"a,b,c\"\n",
+		comma: ',',
+		want: []csvio.Row{
+			row(1, 0, "policyId", "p1", "id", "d1", "userName", "Smith, Bob"),
+			row(2, 0, "policyId", "p1", "id", "d2", "userName", "a,b,c"),
+		},
+	}, {
+		name:  "QuotedSemicolon",
+		input: "policyId;id;userName\np1;d1;\"Smith; Bob\"\np1;d2;a,b\n",
+		comma: ';',
+		want: []csvio.Row{
+			row(1, 0, "policyId", "p1", "id", "d1", "userName", "Smith; Bob"),
+			row(2, 0, "policyId", "p1", "id", "d2", "userName", "a,b"),
+		},
+	}, {
+		name:  "QuotedDelimiterInHeader",
+		input: "\"policyId\";\"id\";\"status\"\np1;d1;compliant\np1;d2;error\n",
+		comma: ';',
+		want:  plain,
+	}, {
+		name:  "QuotedQuotes",
+		input: "policyId,id,userName\np1,d1,\"say \"\"hi\"\"\"\n",
+		comma: ',',
+		want:  []csvio.Row{row(1, 0, "policyId", "p1", "id", "d1", "userName", `say "hi"`)},
+	}, {
+		name:  "UTF16LE",
+		input: string(utf16LE("policyId\tid\tstatus\r\np1\td1\tcompliant\r\np1\td2\terror\r\n")),
+		comma: '\t',
+		want:  plain,
+	}, {
+		name:  "UTF16LENonASCII",
+		input: string(utf16LE("policyId,id,userName\np1,d1,Jürgen Ødegård 日本 🎉\n")),
+		comma: ',',
+		want:  []csvio.Row{row(1, 0, "policyId", "p1", "id", "d1", "userName", "Jürgen Ødegård 日本 🎉")},
+	}, {
+		name:  "UTF16BE",
+		input: string(utf16BE("policyId\tid\tstatus\r\np1\td1\tcompliant\r\np1\td2\terror\r\n")),
+		comma: '\t',
+		want:  plain,
+	}, {
+		name:  "UTF16LESepLine",
+		input: string(utf16LE("sep=;\r\npolicyId;id;status\r\np1;d1;compliant\r\np1;d2;error\r\n")),
+		comma: ';',
+		want:  plain,
+	}, {
+		name:  "TrailingEmptyColumns",
+		input: "policyId,id,status,,\np1,d1,compliant,,\np1,d2,error,,\n",
+		comma: ',',
+		want:  plain,
+	}, {
+		name:  "TrailingEmptyCells",
+		input: "policyId,id,status\np1,d1,compliant,,,\np1,d2,error,\n",
+		comma: ',',
+		want:  plain,
+	}, {
+		name:  "TrailingEmptySemicolons",
+		input: "policyId;id;status;;;\np1;d1;compliant;;;\np1;d2;error;;;;;\n",
+		comma: ';',
+		want:  plain,
+	}, {
+		name:  "TrailingBlankCells",
+		input: "policyId,id,status\np1,d1,compliant, , \np1,d2,error,\t\n",
+		comma: ',',
+		want:  plain,
+	}, {
+		name:  "ShortRows",
+		input: "policyId,id,status\np1,d1\np1\n",
+		comma: ',',
+		want: []csvio.Row{
+			row(1, 0, "policyId", "p1", "id", "d1"),
+			row(2, 0, "policyId", "p1"),
+		},
+	}, {
+		name:  "Spaces",
+		input: " policyId , id ,status \n p1 ,d1 , compliant\np1,  d2  ,error  \n",
+		comma: ',',
+		want:  plain,
+	}, {
+		name:  "SpacesInsideQuotes",
+		input: "\" policyId \",\"id\",status\n\" p1 \",\"d1 \", compliant\np1,d2,\" error\"\n",
+		comma: ',',
+		want:  plain,
+	}, {
+		name:  "SpacesSemicolon",
+		input: "policyId ; id ; status\np1 ; d1 ; compliant\np1;d2;error\n",
+		comma: ';',
+		want:  plain,
+	}, {
+		name:  "CaseInsensitive",
+		input: "POLICYID,Id,Status\np1,d1,compliant\np1,d2,error\n",
+		comma: ',',
+		want:  plain,
+	}, {
+		name:  "ColumnOrder",
+		input: "status,ID,policyid\ncompliant,d1,p1\nerror,d2,p1\n",
+		comma: ',',
+		want:  plain,
+	}, {
+		name: "AllColumns",
+		input: "userPrincipalName,userName,status,lastReportedDateTime,deviceModel,deviceDisplayName,complianceGracePeriodExpirationDateTime,id,policyId\n" +
+			"u@x,u,compliant,2024-01-01T00:00:00Z,m,n,2025-01-01T00:00:00Z,d1,p1\n",
+		comma: ',',
+		want: []csvio.Row{{Num: 1, Fields: []string{
+			"p1", "d1", "2025-01-01T00:00:00Z", "n", "m", "2024-01-01T00:00:00Z", "compliant", "u", "u@x",
+		}}},
+	}, {
+		name:  "MissingColumns",
+		input: "id,policyId\nd1,p1\nd2,p1\n",
+		comma: ',',
+		want: []csvio.Row{
+			row(1, 0, "policyId", "p1", "id", "d1"),
+			row(2, 0, "policyId", "p1", "id", "d2"),
+		},
+	}, {
+		name:  "EmptyCells",
+		input: "policyId,id,status,userName\np1,d1,,\n,,,\n",
+		comma: ',',
+		want: []csvio.Row{
+			row(1, 0, "policyId", "p1", "id", "d1"),
+			row(2, 0),
+		},
+	}, {
+		name:  "BlankLinesSkipped",
+		input: "policyId,id,status\n\np1,d1,compliant\n\n\np1,d2,error\n\n",
+		comma: ',',
+		want:  plain,
+	}, {
+		name:  "DecimalCommaInSemicolonFile",
+		input: "policyId;id;deviceModel\np1;d1;1,5\n",
+		comma: ';',
+		want:  []csvio.Row{row(1, 0, "policyId", "p1", "id", "d1", "deviceModel", "1,5")},
+	}, {
+		name:  "MostFrequentDelimiter",
+		input: "policyId;id;status;\"a,b\"\np1;d1;compliant\np1;d2;error\n",
+		header: csvio.Header{
+			Columns:  append(append([]string(nil), testHeader.Columns...), "a,b"),
+			Required: testHeader.Required,
+		},
+		comma: ';',
+		want: []csvio.Row{
+			{Num: 1, Fields: []string{"p1", "d1", "", "", "", "", "compliant", "", "", ""}},
+			{Num: 2, Fields: []string{"p1", "d2", "", "", "", "", "error", "", "", ""}},
+		},
+	}, {
+		name:  "HeaderOnly",
+		input: "policyId,id,status\n",
+		comma: ',',
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := tt.header
+			if h.Columns == nil {
+				h = testHeader
+			}
+			r, err := csvio.NewReader(strings.NewReader(tt.input), h)
+			if err != nil {
+				t.Fatalf("NewReader(%q) error: %v", tt.input, err)
+			}
+			if r.Comma != tt.comma {
+				t.Errorf("NewReader(%q).Comma = %q, want %q", tt.input, r.Comma, tt.comma)
+			}
+			got, err := readAll(r)
+			if err != nil {
+				t.Fatalf("Read(%q) error: %v", tt.input, err)
+			}
+			if diff := cmp.Diff(tt.want, got, ignoreLine); diff != "" {
+				t.Errorf("Read(%q) rows mismatch (-want +got):\n%s", tt.input, diff)
+			}
+		})
+	}
+}
+
+// TestReadLine checks Row.Line and RowError.Line: the line of the file
+// where the record starts, counting every line of the file.
+func TestReadLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		input string
+		want  []int // Line of each Read, rows and *RowError alike
+	}{
+		{"Plain", "policyId,id\np1,d1\np1,d2\n", []int{2, 3}},
+		{"BOM", "\uFEFFpolicyId,id\np1,d1\np1,d2\n", []int{2, 3}},
+		{"CRLF", "policyId,id\r\np1,d1\r\np1,d2\r\n", []int{2, 3}},
+		{"QuotedNewline", "policyId,id,deviceDisplayName\np1,d1,\"a\nb\nc\"\np1,d2,x\n", []int{2, 5}},
+		{"QuotedNewlineInHeader", "policyId,\"id\n\"\np1,d1\n", []int{3}},
+		{"BlankLines", "policyId,id\n\np1,d1\n\n\np1,d2\n", []int{3, 6}},
+		{"RowError", "policyId,id\np1,d1,extra\np1,d\"2\np1,d3\n", []int{2, 3, 4}},
+		{"UTF16LE", string(utf16LE("policyId\tid\r\np1\td1\r\np1\td2\r\n")), []int{2, 3}},
+		// The sep= line is line 1 of the file: the header is line 2.
+		{"SepLine", "sep=;\npolicyId;id\np1;d1\np1;d2\n", []int{3, 4}},
+		{"SepLineRowError", "sep=;\npolicyId;id\np1;d1;extra\np1;d\"2\n", []int{3, 4}},
+		{"SepLineBOMCRLF", "\uFEFFsep=;\r\npolicyId;id\r\np1;d1\r\n", []int{3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := csvio.NewReader(strings.NewReader(tt.input), testHeader)
+			if err != nil {
+				t.Fatalf("NewReader(%q) error: %v", tt.input, err)
+			}
+			var got []int
+			for {
+				row, err := r.Read()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				var rowErr *csvio.RowError
+				switch {
+				case errors.As(err, &rowErr):
+					got = append(got, rowErr.Line)
+				case err != nil:
+					t.Fatalf("Read(%q) error: %v", tt.input, err)
+				default:
+					got = append(got, row.Line)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Read(%q) lines mismatch (-want +got):\n%s", tt.input, diff)
+			}
+		})
+	}
+}
+
+// TestNewReaderHeaderError checks the *HeaderError for headers that do not fit.
+func TestNewReaderHeaderError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		input   string
+		problem string
+		column  string
+		suggest string // for "unknown"; "*" means any valid column or none
+	}{
+		{"Unknown", "policyId,id,colour\n", "unknown", "colour", ""},
+		{"UnknownTypo", "policyId,id,stauts\np1,d1,compliant\n", "unknown", "stauts", "status"},
+		{"UnknownTypoCase", "policyId,id,UserNmae\n", "unknown", "UserNmae", "userName"},
+		{"UnknownTypoSpaces", "policyId,id, stauts \n", "unknown", "stauts", "status"},
+		{"UnknownTypoFirst", "polcyId,id\n", "unknown", "polcyId", "policyId"},
+		{"UnknownTypoSemicolon", "policyId;id;deviceModl\n", "unknown", "deviceModl", "deviceModel"},
+		{"UnknownTypoLong", "policyId,id,lastReportedDatetme\n", "unknown", "lastReportedDatetme", "lastReportedDateTime"},
+		{"UnknownTruncated", "policyId,id,complianceGracePeriod\n", "unknown", "complianceGracePeriod", "*"},
+		{"UnknownFarOff", "policyId,id,x\n", "unknown", "x", ""},
+		{"UnknownUTF16", string(utf16LE("policyId\tid\tstauts\r\n")), "unknown", "stauts", "status"},
+		{"Duplicate", "policyId,id,status,status\n", "duplicate", "status", ""},
+		{"DuplicateCase", "policyId,id,status,STATUS\n", "duplicate", "STATUS", ""},
+		{"DuplicateSpaces", "policyId, id,id \n", "duplicate", "id", ""},
+		{"DuplicateKey", "policyId,POLICYID,id\n", "duplicate", "POLICYID", ""},
+		{"MissingID", "policyId,status\np1,compliant\n", "missing", "id", ""},
+		{"MissingPolicyID", "id,status\n", "missing", "policyId", ""},
+		{"MissingAll", "status\n", "missing", "policyId", ""},
+		{"MissingEmptyHeaderCells", ",,\n", "missing", "policyId", ""},
+		{"MissingSemicolonReadAsComma", "policyId,id;status\n", "unknown", "id;status", "*"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := csvio.NewReader(strings.NewReader(tt.input), testHeader)
+			var he *csvio.HeaderError
+			if !errors.As(err, &he) {
+				t.Fatalf("NewReader(%q) = %v, %v; want *HeaderError", tt.input, r, err)
+			}
+			if he.Problem != tt.problem || he.Column != tt.column {
+				t.Errorf("NewReader(%q) error = %q %q, want %q %q", tt.input, he.Problem, he.Column, tt.problem, tt.column)
+			}
+			if diff := cmp.Diff(testHeader.Columns, he.Valid); diff != "" {
+				t.Errorf("NewReader(%q) error Valid mismatch (-want +got):\n%s", tt.input, diff)
+			}
+			switch {
+			case tt.suggest == "*":
+				if he.Suggest != "" && !slices.Contains(testHeader.Columns, he.Suggest) {
+					t.Errorf("NewReader(%q) error Suggest = %q, want a valid column or none", tt.input, he.Suggest)
+				}
+			case he.Suggest != tt.suggest:
+				t.Errorf("NewReader(%q) error Suggest = %q, want %q", tt.input, he.Suggest, tt.suggest)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tt.column) {
+				t.Errorf("NewReader(%q) error %q does not name the column %q", tt.input, msg, tt.column)
+			}
+			if tt.suggest != "" && tt.suggest != "*" && !strings.Contains(err.Error(), tt.suggest) {
+				t.Errorf("NewReader(%q) error %q does not suggest %q", tt.input, err, tt.suggest)
+			}
+		})
+	}
+}
+
+// TestNewReaderFine checks headers that look odd but are valid.
+func TestNewReaderFine(t *testing.T) {
+	t.Parallel()
+	for _, input := range []string{
+		"policyId,id\n",
+		"policyid ,ID\n",
+		"  POLICYID  ,   id  \n",
+		"policyId,,id,,\n",
+		"policyId,id", // no newline
+	} {
+		if _, err := csvio.NewReader(strings.NewReader(input), testHeader); err != nil {
+			t.Errorf("NewReader(%q) error: %v, want nil", input, err)
+		}
+	}
+}
+
+// TestNewReaderNoHeader checks that empty input gives ErrNoHeader.
+func TestNewReaderNoHeader(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		input string
+	}{
+		{"Empty", ""},
+		{"BOMOnly", "\uFEFF"},
+		{"NewlinesOnly", "\n\r\n\n"},
+		{"SepLineOnly", "sep=;\n"},
+		{"SepLineNoNewline", "sep=;"},
+		{"UTF16BOMOnly", string(utf16LE(""))},
+		{"UTF16Newline", string(utf16LE("\r\n"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := csvio.NewReader(strings.NewReader(tt.input), testHeader)
+			if !errors.Is(err, csvio.ErrNoHeader) {
+				t.Errorf("NewReader(%q) = %v, %v; want ErrNoHeader", tt.input, r, err)
+			}
+		})
+	}
+}
+
+// readResult is what one Read returns: a row, or a *RowError for row
+// errRow at line errLine wrapping errIs (if set), or io.EOF.
+type readResult struct {
+	row     csvio.Row
+	errRow  int
+	errLine int
+	errIs   error
+	eof     bool
+}
+
+func (rr readResult) String() string {
+	switch {
+	case rr.eof:
+		return "EOF"
+	case rr.errRow > 0:
+		return fmt.Sprintf("RowError{Row: %d, Line: %d, Err: %v}", rr.errRow, rr.errLine, rr.errIs)
+	}
+	return fmt.Sprintf("%+v", rr.row)
+}
+
+// TestReadRowError checks that records which are not rows give a *RowError
+// with their row number, and that reading goes on after them.
+func TestReadRowError(t *testing.T) {
+	t.Parallel()
+	p := "policyId,id,status\n"
+	tests := []struct {
+		name  string
+		input string
+		want  []readResult
+	}{{
+		name:  "ExtraCell",
+		input: p + "p1,d1,compliant\np1,d2,error,extra\np1,d3,conflict\n",
+		want: []readResult{
+			{row: row(1, 2, "policyId", "p1", "id", "d1", "status", "compliant")},
+			{errRow: 2, errLine: 3},
+			{row: row(3, 4, "policyId", "p1", "id", "d3", "status", "conflict")},
+			{eof: true},
+		},
+	}, {
+		name:  "ExtraCellAfterEmpties",
+		input: p + "p1,d1,compliant,,,x\np1,d2,error\n",
+		want: []readResult{
+			{errRow: 1, errLine: 2},
+			{row: row(2, 3, "policyId", "p1", "id", "d2", "status", "error")},
+			{eof: true},
+		},
+	}, {
+		name:  "ExtraCellUnderEmptyHeaderBeyondIt",
+		input: "policyId,id,status,\np1,d1,compliant,,x\np1,d2,error\n",
+		want: []readResult{
+			{errRow: 1, errLine: 2},
+			{row: row(2, 3, "policyId", "p1", "id", "d2", "status", "error")},
+			{eof: true},
+		},
+	}, {
+		name:  "ValueUnderUnnamedColumn",
+		input: "policyId,id,,status\np1,d1,LOST,ok\np1,d2,,error\n",
+		want: []readResult{
+			{errRow: 1, errLine: 2},
+			{row: row(2, 3, "policyId", "p1", "id", "d2", "status", "error")},
+			{eof: true},
+		},
+	}, {
+		name:  "ExtraCellFirstRow",
+		input: p + "p1,d1,compliant,x\n",
+		want: []readResult{
+			{errRow: 1, errLine: 2},
+			{eof: true},
+		},
+	}, {
+		name:  "ExtraCellMultilineBefore",
+		input: p + "p1,d1,\"a\nb\"\np1,d2,x,y\np1,d3,z\n",
+		want: []readResult{
+			{row: row(1, 2, "policyId", "p1", "id", "d1", "status", "a\nb")},
+			{errRow: 2, errLine: 4},
+			{row: row(3, 5, "policyId", "p1", "id", "d3", "status", "z")},
+			{eof: true},
+		},
+	}, {
+		name:  "BareQuote",
+		input: p + "p1,d1,compliant\np1,d\"2,error\np1,d3,conflict\n",
+		want: []readResult{
+			{row: row(1, 2, "policyId", "p1", "id", "d1", "status", "compliant")},
+			{errRow: 2, errLine: 3, errIs: csv.ErrBareQuote},
+			{row: row(3, 4, "policyId", "p1", "id", "d3", "status", "conflict")},
+			{eof: true},
+		},
+	}, {
+		name:  "ExtraneousQuote",
+		input: p + "p1,\"d1\"x,compliant\np1,d2,error\n",
+		want: []readResult{
+			{errRow: 1, errLine: 2, errIs: csv.ErrQuote},
+			{row: row(2, 3, "policyId", "p1", "id", "d2", "status", "error")},
+			{eof: true},
+		},
+	}, {
+		name:  "UnterminatedQuote",
+		input: p + "p1,d1,compliant\np1,\"d2,error\np1,d3,conflict\n",
+		want: []readResult{
+			{row: row(1, 2, "policyId", "p1", "id", "d1", "status", "compliant")},
+			{errRow: 2, errLine: 3, errIs: csv.ErrQuote},
+			{eof: true},
+		},
+	}, {
+		name:  "SeveralErrors",
+		input: p + "a,b,c,d\ne\"f\n\ng,h,i,j\np1,d5,ok\n",
+		want: []readResult{
+			{errRow: 1, errLine: 2},
+			{errRow: 2, errLine: 3, errIs: csv.ErrBareQuote},
+			{errRow: 3, errLine: 5},
+			{row: row(4, 6, "policyId", "p1", "id", "d5", "status", "ok")},
+			{eof: true},
+		},
+	}, {
+		name:  "EOFRepeats",
+		input: p + "p1,d1,x\n",
+		want: []readResult{
+			{row: row(1, 2, "policyId", "p1", "id", "d1", "status", "x")},
+			{eof: true},
+			{eof: true},
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := csvio.NewReader(strings.NewReader(tt.input), testHeader)
+			if err != nil {
+				t.Fatalf("NewReader(%q) error: %v", tt.input, err)
+			}
+			for i, want := range tt.want {
+				got, err := r.Read()
+				var rowErr *csvio.RowError
+				switch {
+				case want.eof:
+					if err != io.EOF {
+						t.Errorf("Read(%q) #%d = %+v, %v; want EOF", tt.input, i+1, got, err)
+					}
+				case want.errRow > 0:
+					if !errors.As(err, &rowErr) {
+						t.Errorf("Read(%q) #%d = %+v, %v; want %v", tt.input, i+1, got, err, want)
+						continue
+					}
+					if rowErr.Row != want.errRow || rowErr.Line != want.errLine {
+						t.Errorf("Read(%q) #%d = %v, want %v", tt.input, i+1, err, want)
+					}
+					if want.errIs != nil && !errors.Is(err, want.errIs) {
+						t.Errorf("Read(%q) #%d = %v, want an error wrapping %v", tt.input, i+1, err, want.errIs)
+					}
+				default:
+					if err != nil {
+						t.Errorf("Read(%q) #%d error: %v, want %v", tt.input, i+1, err, want)
+						continue
+					}
+					if diff := cmp.Diff(want.row, got); diff != "" {
+						t.Errorf("Read(%q) #%d mismatch (-want +got):\n%s", tt.input, i+1, diff)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestReadFieldsNotShared checks that a Row's Fields survive later Reads:
+// rows are handed to other goroutines.
+func TestReadFieldsNotShared(t *testing.T) {
+	t.Parallel()
+	input := "policyId,id,status\np1,d1,compliant\np2,d2,error\n"
+	r, err := csvio.NewReader(strings.NewReader(input), testHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(); err != nil {
+		t.Fatal(err)
+	}
+	want := row(1, 2, "policyId", "p1", "id", "d1", "status", "compliant")
+	if diff := cmp.Diff(want, first); diff != "" {
+		t.Errorf("first Read(%q) changed by the second (-want +got):\n%s", input, diff)
+	}
+}
+
+// lazyCSV yields a header and n generated rows, producing them as it is
+// read, and counts the bytes handed out.
+type lazyCSV struct {
+	header  string
+	n       int
+	next    int
+	pending []byte
+	read    int
+	encode  func(string) []byte // nil for UTF-8
+}
+
+func (l *lazyCSV) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) { // fill p, as a file would
+		if len(l.pending) == 0 {
+			if l.next > l.n {
+				break
+			}
+			line := l.header
+			if l.next > 0 {
+				line = fmt.Sprintf("pol-%d,dev-%07d,compliant,user%d@contoso.com\r\n", l.next%7, l.next, l.next)
+			}
+			l.next++
+			if l.encode != nil {
+				l.pending = l.encode(line)
+			} else {
+				l.pending = []byte(line)
+			}
+		}
+		c := copy(p[n:], l.pending)
+		l.pending = l.pending[c:]
+		n += c
+	}
+	l.read += n
+	if n == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// TestReadStreams checks that the Reader reads its input as it goes: reading
+// 10 rows of a 200,000-row file reads a small part of it.
+func TestReadStreams(t *testing.T) {
+	t.Parallel()
+	const rows = 200_000
+	utf16NoBOM := func(s string) []byte { return utf16LE(s)[2:] }
+	tests := []struct {
+		name string
+		src  *lazyCSV
+	}{
+		{"UTF8", &lazyCSV{header: "policyId,id,status,userName\r\n", n: rows}},
+		{"UTF16LE", &lazyCSV{header: "\uFEFFpolicyId,id,status,userName\r\n", n: rows, encode: utf16NoBOM}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := csvio.NewReader(tt.src, testHeader)
+			if err != nil {
+				t.Fatalf("NewReader error: %v", err)
+			}
+			for i := 1; i <= 10; i++ {
+				got, err := r.Read()
+				if err != nil {
+					t.Fatalf("Read #%d error: %v", i, err)
+				}
+				want := row(i, i+1, "policyId", fmt.Sprintf("pol-%d", i%7), "id", fmt.Sprintf("dev-%07d", i),
+					"status", "compliant", "userName", fmt.Sprintf("user%d@contoso.com", i))
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Fatalf("Read #%d mismatch (-want +got):\n%s", i, diff)
+				}
+			}
+			size := len(tt.src.header) + rows*len("pol-1,dev-0000001,compliant,user1@contoso.com\r\n")
+			if tt.src.encode != nil {
+				size *= 2
+			}
+			t.Logf("reading 10 rows read %d bytes of about %d", tt.src.read, size)
+			if limit := min(256<<10, size/20); tt.src.read > limit {
+				t.Errorf("reading 10 rows read %d bytes of about %d; want at most %d", tt.src.read, size, limit)
+			}
+		})
+	}
+}
+
+// TestReadLongHeader checks headers longer than the 512 bytes the
+// delimiter sniffer looks at first.
+func TestReadLongHeader(t *testing.T) {
+	t.Parallel()
+	many := csvio.Header{Required: []string{"policyId", "id"}}
+	many.Columns = []string{"policyId", "id"}
+	for i := range 200 {
+		many.Columns = append(many.Columns, fmt.Sprintf("extendedAttribute%03d", i))
+	}
+	manyRow := make([]string, len(many.Columns))
+	for i := range manyRow {
+		manyRow[i] = fmt.Sprintf("v%d", i)
+	}
+	long := strings.Repeat("x", 5000)
+	longHeader := csvio.Header{Columns: []string{"policyId", "id", long}, Required: []string{"policyId", "id"}}
+	tests := []struct {
+		name   string
+		header csvio.Header
+		input  string
+		comma  rune
+		want   []csvio.Row
+	}{{
+		name:   "ManyColumnsSemicolon",
+		header: many,
+		input:  strings.Join(many.Columns, ";") + "\n" + strings.Join(manyRow, ";") + "\n",
+		comma:  ';',
+		want:   []csvio.Row{{Num: 1, Line: 2, Fields: manyRow}},
+	}, {
+		name:   "ManyColumnsTab",
+		header: many,
+		input:  strings.Join(many.Columns, "\t") + "\r\n" + strings.Join(manyRow, "\t") + "\r\n",
+		comma:  '\t',
+		want:   []csvio.Row{{Num: 1, Line: 2, Fields: manyRow}},
+	}, {
+		name:   "PaddedFirstName",
+		header: testHeader,
+		input:  "policyId" + strings.Repeat(" ", 600) + ";id;status\np1;d1;compliant\n",
+		comma:  ';',
+		want:   []csvio.Row{row(1, 2, "policyId", "p1", "id", "d1", "status", "compliant")},
+	}, {
+		name:   "LongName",
+		header: longHeader,
+		input:  long + "\tpolicyId\tid\nv\tp1\td1\n",
+		comma:  '\t',
+		want:   []csvio.Row{{Num: 1, Line: 2, Fields: []string{"p1", "d1", "v"}}},
+	}, {
+		name:   "LongNameUTF16",
+		header: longHeader,
+		input:  string(utf16LE(long + ";policyId;id\r\nv;p1;d1\r\n")),
+		comma:  ';',
+		want:   []csvio.Row{{Num: 1, Line: 2, Fields: []string{"p1", "d1", "v"}}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := csvio.NewReader(strings.NewReader(tt.input), tt.header)
+			if err != nil {
+				t.Fatalf("NewReader(%.40q...) error: %v", tt.input, err)
+			}
+			if r.Comma != tt.comma {
+				t.Errorf("NewReader(%.40q...).Comma = %q, want %q", tt.input, r.Comma, tt.comma)
+			}
+			got, err := readAll(r)
+			if err != nil {
+				t.Fatalf("Read(%.40q...) error: %v", tt.input, err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Read(%.40q...) mismatch (-want +got):\n%s", tt.input, diff)
+			}
+		})
+	}
+}
+
+// TestReadSingleColumn checks a file with one column: there is no
+// delimiter to find, and values may hold any of the candidates.
+func TestReadSingleColumn(t *testing.T) {
+	t.Parallel()
+	h := csvio.Header{Columns: []string{"id", "status"}, Required: []string{"id"}}
+	tests := []struct {
+		name  string
+		input string
+		want  []csvio.Row
+	}{
+		{"Plain", "id\nd1\nd2\n", []csvio.Row{rowOf(h, 1, 2, "id", "d1"), rowOf(h, 2, 3, "id", "d2")}},
+		{"CRLFNoFinalNewline", "ID\r\nd1\r\nd2", []csvio.Row{rowOf(h, 1, 2, "id", "d1"), rowOf(h, 2, 3, "id", "d2")}},
+		{"BOM", "\uFEFFid\nd1\n", []csvio.Row{rowOf(h, 1, 2, "id", "d1")}},
+		{"SemicolonInValue", "id\na;b\n", []csvio.Row{rowOf(h, 1, 2, "id", "a;b")}},
+		{"TabInValue", "id\na\tb\n", []csvio.Row{rowOf(h, 1, 2, "id", "a\tb")}},
+		{"QuotedComma", "id\n\"a,b\"\n", []csvio.Row{rowOf(h, 1, 2, "id", "a,b")}},
+		{"UTF16", string(utf16LE("id\r\nd1\r\n")), []csvio.Row{rowOf(h, 1, 2, "id", "d1")}},
+		{"HeaderNoNewline", "id", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := csvio.NewReader(strings.NewReader(tt.input), h)
+			if err != nil {
+				t.Fatalf("NewReader(%q) error: %v", tt.input, err)
+			}
+			got, err := readAll(r)
+			if err != nil {
+				t.Fatalf("Read(%q) error: %v", tt.input, err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Read(%q) mismatch (-want +got):\n%s", tt.input, diff)
+			}
+		})
+	}
+}
+
+// errReader fails after its data.
+type errReader struct {
+	data []byte
+	err  error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	if len(e.data) == 0 {
+		return 0, e.err
+	}
+	n := copy(p, e.data)
+	e.data = e.data[n:]
+	return n, nil
+}
+
+// TestReadIOError checks that a failing source is reported, not taken for
+// the end of the file.
+func TestReadIOError(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("disk on fire")
+	if _, err := csvio.NewReader(&errReader{err: boom}, testHeader); !errors.Is(err, boom) {
+		t.Errorf("NewReader(failing reader) error = %v, want %v", err, boom)
+	}
+	r, err := csvio.NewReader(&errReader{data: []byte("policyId,id\np1,d1\n"), err: boom}, testHeader)
+	if err != nil {
+		t.Fatalf("NewReader error: %v", err)
+	}
+	if _, err := r.Read(); err != nil {
+		t.Fatalf("Read #1 error: %v", err)
+	}
+	if _, err := r.Read(); !errors.Is(err, boom) {
+		t.Errorf("Read #2 error = %v, want %v", err, boom)
+	}
+}

@@ -1,0 +1,326 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// setup starts a fake Graph on a real httptest server and returns a Client
+// for it and the mux where a test registers Graph's endpoints. Requests
+// that no test registered fail the test.
+func setup(t *testing.T) (*Client, *http.ServeMux) {
+	t.Helper()
+	return setupWithTokens(t, nil)
+}
+
+func setupWithTokens(t *testing.T, tokens TokenSource) (*Client, *http.ServeMux) {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("unexpected request %s %s", r.Method, r.URL)
+		http.Error(w, "unexpected request", http.StatusNotImplemented)
+	})
+	server := httptest.NewServer(mux)
+	t.Cleanup(server.Close)
+	// The trailing slash checks that the client does not double it.
+	return NewClient(server.Client(), server.URL+"/", tokens), mux
+}
+
+// sentEnvelope is what the fake Graph saw of one $batch POST.
+type sentEnvelope struct {
+	method, path string
+	header       http.Header
+	body         BatchRequest
+}
+
+// recordBatch registers pattern to record each envelope on the returned
+// channel and answer it with status, headers and answer.
+func recordBatch(t *testing.T, mux *http.ServeMux, pattern string, status int, headers map[string]string, answer string) <-chan sentEnvelope {
+	t.Helper()
+	sent := make(chan sentEnvelope, 10)
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		env := sentEnvelope{method: r.Method, path: r.URL.Path, header: r.Header.Clone()}
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Errorf("reading envelope: %v", err)
+		}
+		if err := json.Unmarshal(raw, &env.body); err != nil {
+			t.Errorf("envelope body %s does not decode: %v", raw, err)
+		}
+		sent <- env
+		for k, v := range headers {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, answer)
+	})
+	return sent
+}
+
+func testHeader(t *testing.T, h http.Header, name, want string) {
+	t.Helper()
+	if got := h.Get(name); got != want {
+		t.Errorf("header %s = %q, want %q", name, got, want)
+	}
+}
+
+var guid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+func testRequests(t *testing.T) []Request {
+	t.Helper()
+	s := mustSchema(t, "device-statuses", V1)
+	var reqs []Request
+	for i, key := range []string{"d1", "d/2", "d?3#"} {
+		p, err := s.NewPatch("policy 1", key, row(t, s, map[string]string{"status": "compliant", "userName": "Ada \"A\""}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, NewPatchRequest(string(rune('1'+i)), p))
+	}
+	return reqs
+}
+
+func TestBatchSendsEnvelope(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		version Version
+		path    string
+	}{
+		{V1, "/v1.0/$batch"},
+		{Beta, "/beta/$batch"},
+	} {
+		t.Run(string(tt.version), func(t *testing.T) {
+			t.Parallel()
+			c, mux := setup(t)
+			sent := recordBatch(t, mux, "POST "+tt.path, http.StatusOK, map[string]string{"request-id": "env-rid"}, `{"responses":[]}`)
+			reqs := testRequests(t)
+
+			var crids []string
+			for range 2 {
+				res, err := c.Batch(t.Context(), tt.version, reqs)
+				if err != nil {
+					t.Fatalf("Batch(%s) error = %v", tt.version, err)
+				}
+				env := <-sent
+				if env.method != http.MethodPost || env.path != tt.path {
+					t.Errorf("Batch(%s) sent %s %s, want POST %s", tt.version, env.method, env.path, tt.path)
+				}
+				testHeader(t, env.header, "Content-Type", "application/json")
+				testHeader(t, env.header, "Accept", "application/json")
+				testHeader(t, env.header, "Authorization", "")
+				crid := env.header.Get("client-request-id")
+				if !guid.MatchString(crid) {
+					t.Errorf("client-request-id = %q, want a lower-case GUID", crid)
+				}
+				if res.ClientRequestID != crid {
+					t.Errorf("BatchResult.ClientRequestID = %q, want the sent %q", res.ClientRequestID, crid)
+				}
+				if res.RequestID != "env-rid" {
+					t.Errorf("BatchResult.RequestID = %q, want %q", res.RequestID, "env-rid")
+				}
+				if diff := cmp.Diff(reqs, env.body.Requests); diff != "" {
+					t.Errorf("envelope requests mismatch (-want +got):\n%s", diff)
+				}
+				crids = append(crids, crid)
+			}
+			if crids[0] == crids[1] {
+				t.Errorf("two envelopes sent the same client-request-id %q", crids[0])
+			}
+		})
+	}
+}
+
+func TestBatchDecodesMixedStatuses(t *testing.T) {
+	t.Parallel()
+	c, mux := setup(t)
+	// Graph answers in its own order, not the request order.
+	const answer = `{"responses":[
+		{"id":"3","status":429,"headers":{"Retry-After":"7","Content-Type":"application/json"},
+		 "body":{"error":{"code":"TooManyRequests","message":"Too many requests"}}},
+		{"id":"1","status":204,"headers":{"request-id":"item-rid-1"}},
+		{"id":"2","status":404,"body":{"error":{"code":"ResourceNotFound","message":"Not found","innerError":{"request-id":"item-rid-2"}}}}
+	]}`
+	recordBatch(t, mux, "POST /v1.0/$batch", http.StatusOK, nil, answer)
+
+	res, err := c.Batch(t.Context(), V1, testRequests(t))
+	if err != nil {
+		t.Fatalf("Batch error = %v", err)
+	}
+	want := []Response{
+		{ID: "3", Status: 429, Headers: map[string]string{"Retry-After": "7", "Content-Type": "application/json"},
+			Body: json.RawMessage(`{"error":{"code":"TooManyRequests","message":"Too many requests"}}`)},
+		{ID: "1", Status: 204, Headers: map[string]string{"request-id": "item-rid-1"}},
+		{ID: "2", Status: 404,
+			Body: json.RawMessage(`{"error":{"code":"ResourceNotFound","message":"Not found","innerError":{"request-id":"item-rid-2"}}}`)},
+	}
+	if diff := cmp.Diff(want, res.Responses); diff != "" {
+		t.Fatalf("Batch responses mismatch (-want +got):\n%s", diff)
+	}
+
+	wantErrs := map[string]*Error{
+		"1": nil,
+		"2": {Status: 404, Code: "ResourceNotFound", Message: "Not found", RequestID: "item-rid-2"},
+		"3": {Status: 429, Code: "TooManyRequests", Message: "Too many requests", RetryAfter: "7"},
+	}
+	for _, r := range res.Responses {
+		if diff := cmp.Diff(wantErrs[r.ID], r.Err()); diff != "" {
+			t.Errorf("response %s Err() mismatch (-want +got):\n%s", r.ID, diff)
+		}
+	}
+}
+
+func TestBatchEnvelopeError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		status  int
+		headers map[string]string
+		answer  string
+		want    *Error // ClientRequestID is filled in from the request
+	}{
+		{
+			name:    "429 with Retry-After",
+			status:  http.StatusTooManyRequests,
+			headers: map[string]string{"Retry-After": "7", "request-id": "env-rid"},
+			answer:  `{"error":{"code":"TooManyRequests","message":"Slow down","innerError":{"request-id":"body-rid","client-request-id":"not-ours"}}}`,
+			want:    &Error{Status: 429, Code: "TooManyRequests", Message: "Slow down", RequestID: "env-rid", RetryAfter: "7"},
+		},
+		{
+			name:   "request-id only in the body",
+			status: http.StatusUnauthorized,
+			answer: `{"error":{"code":"InvalidAuthenticationToken","message":"Access token has expired.","innerError":{"request-id":"body-rid"}}}`,
+			want:   &Error{Status: 401, Code: "InvalidAuthenticationToken", Message: "Access token has expired.", RequestID: "body-rid"},
+		},
+		{
+			name:    "503 from a proxy",
+			status:  http.StatusServiceUnavailable,
+			headers: map[string]string{"Content-Type": "text/html"},
+			answer:  "<html>\n<body>Service Unavailable</body>\n</html>",
+			want:    &Error{Status: 503, Message: "<html> <body>Service Unavailable</body> </html>"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux := setup(t)
+			sent := recordBatch(t, mux, "POST /v1.0/$batch", tt.status, tt.headers, tt.answer)
+
+			res, err := c.Batch(t.Context(), V1, testRequests(t))
+			var ge *Error
+			if !errors.As(err, &ge) {
+				t.Fatalf("Batch error = %v (%T), want a *graph.Error", err, err)
+			}
+			env := <-sent
+			want := *tt.want
+			want.ClientRequestID = env.header.Get("client-request-id")
+			if diff := cmp.Diff(&want, ge); diff != "" {
+				t.Errorf("Batch error mismatch (-want +got):\n%s", diff)
+			}
+			if res == nil || res.ClientRequestID != want.ClientRequestID {
+				t.Errorf("Batch result = %+v, want one with ClientRequestID %q", res, want.ClientRequestID)
+			}
+		})
+	}
+}
+
+func TestBatchMalformedAnswer(t *testing.T) {
+	t.Parallel()
+	for _, answer := range []string{
+		"not json",
+		"<html><body>OK</body></html>",
+		"",
+		`{"responses":[`,
+		`[]`,
+		`{"responses":{"id":"1"}}`,
+	} {
+		t.Run(answer, func(t *testing.T) {
+			t.Parallel()
+			c, mux := setup(t)
+			recordBatch(t, mux, "POST /v1.0/$batch", http.StatusOK, nil, answer)
+			_, err := c.Batch(t.Context(), V1, testRequests(t))
+			if !errors.Is(err, ErrMalformed) {
+				t.Errorf("Batch answered 200 %q: error = %v, want one wrapping ErrMalformed", answer, err)
+			}
+		})
+	}
+}
+
+// tokenFunc is a TokenSource made of a function.
+type tokenFunc func(ctx context.Context, refresh bool) (string, error)
+
+func (f tokenFunc) Token(ctx context.Context, refresh bool) (string, error) { return f(ctx, refresh) }
+
+func TestBatchAuthorization(t *testing.T) {
+	t.Parallel()
+	tokens := tokenFunc(func(_ context.Context, refresh bool) (string, error) {
+		if refresh {
+			t.Errorf("Token(refresh=true) called, want a cached token for a first send")
+		}
+		return "tok-123", nil
+	})
+	c, mux := setupWithTokens(t, tokens)
+	sent := recordBatch(t, mux, "POST /v1.0/$batch", http.StatusOK, nil, `{"responses":[]}`)
+	if _, err := c.Batch(t.Context(), V1, testRequests(t)); err != nil {
+		t.Fatalf("Batch error = %v", err)
+	}
+	env := <-sent
+	testHeader(t, env.header, "Authorization", "Bearer tok-123")
+
+	c, mux = setup(t)
+	sent = recordBatch(t, mux, "POST /v1.0/$batch", http.StatusOK, nil, `{"responses":[]}`)
+	if _, err := c.Batch(t.Context(), V1, testRequests(t)); err != nil {
+		t.Fatalf("Batch error = %v", err)
+	}
+	if got := (<-sent).header.Values("Authorization"); len(got) != 0 {
+		t.Errorf("with a nil TokenSource, Authorization = %q, want none", got)
+	}
+}
+
+func TestBatchTokenError(t *testing.T) {
+	t.Parallel()
+	errNoToken := errors.New("no token")
+	c, _ := setupWithTokens(t, tokenFunc(func(context.Context, bool) (string, error) { return "", errNoToken }))
+	// Nothing is registered: the catch-all fails the test if anything is sent.
+	if _, err := c.Batch(t.Context(), V1, testRequests(t)); !errors.Is(err, errNoToken) {
+		t.Errorf("Batch with a failing TokenSource error = %v, want %v", err, errNoToken)
+	}
+}
+
+func TestBatchCancel(t *testing.T) {
+	t.Parallel()
+	c, mux := setup(t)
+	arrived := make(chan struct{})
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) }) // runs before server.Close
+	mux.HandleFunc("POST /v1.0/$batch", func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		<-arrived
+		cancel()
+	}()
+	res, err := c.Batch(ctx, V1, testRequests(t))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Batch cancelled in flight = %+v, %v; want an error wrapping context.Canceled", res, err)
+	}
+
+	// Already cancelled: nothing is sent.
+	c, _ = setup(t)
+	if _, err := c.Batch(ctx, V1, testRequests(t)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Batch with a cancelled context error = %v, want one wrapping context.Canceled", err)
+	}
+}
