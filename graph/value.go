@@ -101,7 +101,7 @@ func checkDateTimeOffset(s string) error {
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
 		return errDateTime
 	}
-	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) {
+	if year < 1 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) {
 		return fmt.Errorf("is not a real date (%s)", s[:10])
 	}
 	if hour > 23 || minute > 59 || sec > 59 {

@@ -183,6 +183,7 @@ func TestDateTimeOffsetAppendJSON(t *testing.T) {
 		{name: "Feb 29 non-leap", cell: "2023-02-29T00:00:00Z", errPart: "is not a real date (2023-02-29)"},
 		{name: "Feb 29 1900", cell: "1900-02-29T00:00:00Z", errPart: "is not a real date"},
 		{name: "Feb 30", cell: "2024-02-30T00:00:00Z", errPart: "is not a real date"},
+		{name: "year 0000", cell: "0000-01-01T00:00:00Z", errPart: "is not a real date"},
 		{name: "April 31", cell: "2024-04-31T00:00:00Z", errPart: "is not a real date"},
 		{name: "month 13", cell: "2024-13-01T00:00:00Z", errPart: "is not a real date"},
 		{name: "month 0", cell: "2024-00-10T00:00:00Z", errPart: "is not a real date"},

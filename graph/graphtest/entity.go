@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -217,7 +218,10 @@ func checkBody(r *graph.Resource, v graph.Version, body json.RawMessage) (map[st
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var m map[string]any
-	if err := dec.Decode(&m); err != nil || m == nil {
+	if err := dec.Decode(&m); err != nil || m == nil || dec.More() {
+		return nil, "Invalid request body: the body must be a JSON object."
+	}
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, "Invalid request body: the body must be a JSON object."
 	}
 	props := make(map[string]any, len(m))
@@ -268,7 +272,7 @@ func checkValue(p graph.Property, val any) string {
 	case !isString:
 		return fmt.Sprintf("Cannot convert a primitive value to the expected type '%s'.", t.Name)
 	case t == graph.DateTimeOffset:
-		if !dateTimeOffset.MatchString(s) || !realDate(s) {
+		if !dateTimeOffset.MatchString(s) || !representable(s) {
 			return fmt.Sprintf("Cannot convert the literal '%s' to the expected type 'Edm.DateTimeOffset'.", s)
 		}
 	case t.Members != nil:
@@ -279,9 +283,20 @@ func checkValue(p graph.Property, val any) string {
 	return ""
 }
 
-// realDate reports whether the calendar day of a pattern-matching
-// DateTimeOffset exists (the pattern allows 2023-02-30).
-func realDate(s string) bool {
-	_, err := time.Parse("2006-01-02", s[:strings.IndexByte(s, 'T')])
-	return err == nil
+// representable reports whether a DateTimeOffset that matches the
+// metadata pattern is one .NET can hold: a real calendar day from year
+// 0001 (the pattern allows 2023-02-30 and 0000), and an offset within
+// ±14:00 with minutes under 60 (the pattern allows +15:00 and +01:60).
+func representable(s string) bool {
+	day, err := time.Parse("2006-01-02", s[:strings.IndexByte(s, 'T')])
+	if err != nil || day.Year() < 1 {
+		return false
+	}
+	if strings.HasSuffix(s, "Z") {
+		return true
+	}
+	zone := s[len(s)-6:]
+	h, _ := strconv.Atoi(zone[1:3])
+	m, _ := strconv.Atoi(zone[4:6])
+	return m < 60 && (h < 14 || h == 14 && m == 0)
 }

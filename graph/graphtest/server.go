@@ -78,7 +78,8 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /_emulator/counters", s.serveCounters)
 	s.mux.HandleFunc("GET /_emulator/store", s.serveStore)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "", "", "BadRequest", "Resource not found for the segment '"+firstSegment(r.URL.Path)+"'.")
+		ids := newRequestIDs(r)
+		writeError(w, http.StatusNotFound, ids.request, ids.client, "BadRequest", "Resource not found for the segment '"+firstSegment(r.URL.Path)+"'.")
 	})
 	return s
 }
