@@ -23,6 +23,7 @@ type item struct {
 	sends     int // times sent: the attempts column
 	failures  int // sends answered 5xx or lost, counted against MaxAttempts
 	throttles int // sends answered 429
+	reauths   int // sends answered 401
 }
 
 // read turns rows into items, recording invalid rows (and, in a dry run,

@@ -74,6 +74,9 @@ type resultWriter interface {
 // sender sends one envelope; *graph.Client is one.
 type sender interface {
 	Batch(ctx context.Context, v graph.Version, reqs []graph.Request) (*graph.BatchResult, error)
+	// Reauthenticate gets a new token after Graph refused the token of
+	// generation gen (BatchResult.TokenGen).
+	Reauthenticate(ctx context.Context, gen uint64) error
 }
 
 // flushInterval is how often outcomes are passed to the results file even

@@ -99,6 +99,19 @@ type fakeGraph struct {
 	// envelope, if set, may fail a whole envelope before items are answered.
 	envelope func(reqs []graph.Request) error
 	attempts map[string]int
+	// reauth, if set, answers Reauthenticate.
+	reauth  func(gen uint64) error
+	refresh []uint64 // the generations Reauthenticate was asked to replace
+}
+
+func (f *fakeGraph) Reauthenticate(_ context.Context, gen uint64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refresh = append(f.refresh, gen)
+	if f.reauth != nil {
+		return f.reauth(gen)
+	}
+	return nil
 }
 
 func (f *fakeGraph) Batch(ctx context.Context, v graph.Version, reqs []graph.Request) (*graph.BatchResult, error) {
@@ -295,6 +308,9 @@ func TestRunOutcomes(t *testing.T) {
 		}, wantOutcome: csvio.Failed, wantStatus: 400, wantCode: "BadRequest", wantAttempts: 1},
 		{name: "lost envelope is retried", envelope: firstSendFails(errors.New("connection reset")), wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 2},
 		{name: "envelope 503 is retried", envelope: firstSendFails(&graph.Error{Status: 503, RetryAfter: "3"}), wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 2},
+		{name: "401 refreshes the token and retries", answer: func(_ graph.Request, a int) int { return map[bool]int{true: 401, false: 200}[a == 1] }, wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 2},
+		{name: "401 twice fails", answer: func(graph.Request, int) int { return 401 }, wantOutcome: csvio.Failed, wantStatus: 401, wantCode: "Code401", wantAttempts: 2},
+		{name: "envelope 401 refreshes and retries", envelope: firstSendFails(&graph.Error{Status: 401, Code: "InvalidAuthenticationToken"}), wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -336,6 +352,35 @@ func firstSendFails(err error) func([]graph.Request) error {
 		}
 		return nil
 	}
+}
+
+func TestRunStopsWhenSignInFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		errRevoked := errors.New("AADSTS7000222: the secret expired")
+		g := &fakeGraph{
+			answer: func(graph.Request, int) int { return 401 },
+			reauth: func(uint64) error { return errRevoked },
+		}
+		w, _, err := runTest(t, distinctRows(60), g, Config{Concurrency: 1})
+		if !errors.Is(err, errRevoked) {
+			t.Fatalf("Run = %v, want the sign-in error", err)
+		}
+		if n := len(w.byRow(t)); n != 0 {
+			t.Errorf("%d rows have an outcome; a sign-in failure must leave them for --resume", n)
+		}
+	})
+}
+
+func TestRunRefreshesOnceForManyRefusals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &fakeGraph{answer: func(_ graph.Request, a int) int { return map[bool]int{true: 401, false: 200}[a == 1] }}
+		if _, _, err := runTest(t, distinctRows(20), g, Config{}); err != nil {
+			t.Fatal(err)
+		}
+		if len(g.refresh) != 1 {
+			t.Errorf("Reauthenticate called %d times for one envelope of 401s, want 1", len(g.refresh))
+		}
+	})
 }
 
 func TestRunRecordsInvalidRowsWithoutSending(t *testing.T) {

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -30,13 +31,13 @@ func (p *pipeline) deliver(ctx context.Context, env []*item) error {
 		if err != nil {
 			return err
 		}
-		again, wait, err := p.sendOnce(ctx, pending[:n])
+		nx, err := p.sendOnce(ctx, pending[:n])
 		if err != nil {
 			return err
 		}
-		pending = append(again, pending[n:]...)
+		pending = append(nx.again, pending[n:]...)
 		if len(pending) > 0 {
-			if err := sleep(ctx, wait); err != nil {
+			if err := sleep(ctx, nx.wait); err != nil {
 				return err
 			}
 		}
@@ -44,10 +45,23 @@ func (p *pipeline) deliver(ctx context.Context, env []*item) error {
 	return nil
 }
 
+// next is what one envelope's answer leaves to do.
+type next struct {
+	again  []*item       // rows to send again
+	wait   time.Duration // how long to wait first
+	reauth bool          // Graph refused the token: refresh it first
+	sent   time.Time     // when the envelope was sent
+}
+
+func (n *next) retry(it *item, wait time.Duration) {
+	n.again = append(n.again, it)
+	n.wait = max(n.wait, wait)
+}
+
 // sendOnce sends items as one envelope, records the outcome of every item
-// that has one, and returns the items to send again with how long to wait
-// first. It fails only if ctx is done.
-func (p *pipeline) sendOnce(ctx context.Context, items []*item) (again []*item, wait time.Duration, err error) {
+// that has one, and returns what is left to do. It fails only if ctx is
+// done or signing in fails, when the run cannot go on.
+func (p *pipeline) sendOnce(ctx context.Context, items []*item) (*next, error) {
 	reqs := make([]graph.Request, len(items))
 	for i, it := range items {
 		reqs[i] = graph.NewPatchRequest(it.reqID, it.patch)
@@ -58,22 +72,30 @@ func (p *pipeline) sendOnce(ctx context.Context, items []*item) (again []*item, 
 	}
 	p.stats.Envelopes.Add(1)
 	p.stats.Sends.Add(int64(len(items)))
-	sent := time.Now()
+	nx := &next{sent: time.Now()}
 	res, err := p.send.Batch(ctx, p.cfg.Schema.Version, reqs)
 	if ctx.Err() != nil {
-		return nil, 0, ctx.Err() // no outcome: the answer, if any, is lost with the run
+		return nil, ctx.Err() // no outcome: the answer, if any, is lost with the run
 	}
-	p.logEnvelope(items, res, err, time.Since(sent))
+	p.logEnvelope(items, res, err, time.Since(nx.sent))
+	if errors.Is(err, graph.ErrAuth) {
+		return nil, err
+	}
 	if err != nil {
-		again, wait = p.envelopeFailed(items, res, err, sent)
-		return again, wait, nil
+		p.envelopeFailed(nx, items, res, err)
+	} else {
+		p.itemsAnswered(nx, items, res)
 	}
-	again, wait = p.itemsAnswered(items, res, sent)
-	return again, wait, nil
+	if nx.reauth && res != nil {
+		if err := p.send.Reauthenticate(ctx, res.TokenGen); err != nil {
+			return nil, fmt.Errorf("Graph refused the token and a new one could not be had: %w", err)
+		}
+	}
+	return nx, nil
 }
 
 // envelopeFailed handles an envelope that got no per-item answers.
-func (p *pipeline) envelopeFailed(items []*item, res *graph.BatchResult, err error, sent time.Time) ([]*item, time.Duration) {
+func (p *pipeline) envelopeFailed(nx *next, items []*item, res *graph.BatchResult, err error) {
 	var ge *graph.Error
 	if !errors.As(err, &ge) {
 		// A transport error or an unreadable answer: Graph may or may not have
@@ -82,13 +104,14 @@ func (p *pipeline) envelopeFailed(items []*item, res *graph.BatchResult, err err
 		if res != nil {
 			ge.ClientRequestID = res.ClientRequestID
 		}
-		return p.retryOrFail(items, ge, transient, sent)
+		p.apply(nx, items, ge, transient)
+		return
 	}
-	return p.retryOrFail(items, ge, classify(ge.Status), sent)
+	p.apply(nx, items, ge, classify(ge.Status))
 }
 
 // itemsAnswered handles Graph's per-item answers, matched by id.
-func (p *pipeline) itemsAnswered(items []*item, res *graph.BatchResult, sent time.Time) (again []*item, wait time.Duration) {
+func (p *pipeline) itemsAnswered(nx *next, items []*item, res *graph.BatchResult) {
 	byID := make(map[string]*graph.Response, len(res.Responses))
 	admitted := 0 // told to the pacer first, so a 429 below sees this envelope's share
 	for i := range res.Responses {
@@ -98,58 +121,61 @@ func (p *pipeline) itemsAnswered(items []*item, res *graph.BatchResult, sent tim
 			admitted++
 		}
 	}
-	p.cfg.Pacer.Admitted(admitted, sent)
+	p.cfg.Pacer.Admitted(admitted, nx.sent)
 	for _, it := range items {
 		r := byID[it.reqID]
 		if r == nil {
 			missing := &graph.Error{Message: "Graph's answer had no response for this item", RequestID: res.RequestID, ClientRequestID: res.ClientRequestID}
-			a, w := p.retryOrFail([]*item{it}, missing, transient, sent)
-			again, wait = append(again, a...), max(wait, w)
+			p.apply(nx, []*item{it}, missing, transient)
 			continue
 		}
-		v := classify(r.Status)
-		if v == done {
+		if classify(r.Status) == done {
 			p.finish(it, csvio.Updated, r.Status, nil, firstNonEmpty(r.Header("request-id"), res.RequestID), res.ClientRequestID)
 			continue
 		}
 		ge := r.Err()
 		ge.RequestID = firstNonEmpty(ge.RequestID, res.RequestID)
 		ge.ClientRequestID = firstNonEmpty(ge.ClientRequestID, res.ClientRequestID)
-		a, w := p.retryOrFail([]*item{it}, ge, v, sent)
-		again, wait = append(again, a...), max(wait, w)
+		p.apply(nx, []*item{it}, ge, classify(r.Status))
 	}
-	return again, wait
 }
 
-// retryOrFail applies verdict v, caused by ge, to items sent at sent: it
-// records final outcomes and returns the items to send again and how long
-// to wait.
-func (p *pipeline) retryOrFail(items []*item, ge *graph.Error, v verdict, sent time.Time) (again []*item, wait time.Duration) {
+// apply applies verdict v, caused by ge, to items: it records final
+// outcomes and adds what must be sent again to nx.
+func (p *pipeline) apply(nx *next, items []*item, ge *graph.Error, v verdict) {
 	switch v {
 	case throttled:
 		p.stats.Throttled.Add(int64(len(items)))
 		for _, it := range items {
 			it.throttles++
+			nx.retry(it, 0) // the pacer holds every worker back
 		}
-		p.cfg.Pacer.Throttle(p.retryWait(ge, items[0].throttles), sent)
-		return items, 0 // the pacer holds every worker back
+		p.cfg.Pacer.Throttle(p.retryWait(ge, items[0].throttles), nx.sent)
 	case transient:
 		p.stats.Faults.Add(int64(len(items)))
 		for _, it := range items {
 			it.failures++
 			if it.failures >= p.cfg.MaxAttempts {
-				p.finish(it, csvio.Failed, ge.Status, ge, ge.RequestID, ge.ClientRequestID)
+				p.fail(it, ge)
 				continue
 			}
-			again = append(again, it)
-			wait = max(wait, p.retryWait(ge, it.failures))
+			nx.retry(it, p.retryWait(ge, it.failures))
 		}
-		return again, wait
+	case reauth:
+		for _, it := range items {
+			it.reauths++
+			if it.reauths > 1 { // refused with a fresh token too
+				p.fail(it, ge)
+				continue
+			}
+			nx.retry(it, 0)
+			nx.reauth = true
+		}
+	default:
+		for _, it := range items {
+			p.fail(it, ge)
+		}
 	}
-	for _, it := range items {
-		p.finish(it, csvio.Failed, ge.Status, ge, ge.RequestID, ge.ClientRequestID)
-	}
-	return nil, 0
 }
 
 // retryWait is how long to wait before sending again after the n-th
@@ -164,6 +190,10 @@ func (p *pipeline) retryWait(ge *graph.Error, n int) time.Duration {
 		return p.cfg.MaxWait
 	}
 	return d
+}
+
+func (p *pipeline) fail(it *item, ge *graph.Error) {
+	p.finish(it, csvio.Failed, ge.Status, ge, ge.RequestID, ge.ClientRequestID)
 }
 
 // finish records the outcome of it and lets the next row for its entity go.
@@ -192,12 +222,11 @@ func (p *pipeline) logEnvelope(items []*item, res *graph.BatchResult, err error,
 		return
 	}
 	if res != nil {
-		e = e.Str("clientRequestId", res.ClientRequestID).Str("requestId", res.RequestID)
-		statuses := make(map[int]int)
+		statuses := make(map[string]int)
 		for _, r := range res.Responses {
-			statuses[r.Status]++
+			statuses[fmt.Sprint(r.Status)]++
 		}
-		e = e.Interface("statuses", statuses)
+		e = e.Str("clientRequestId", res.ClientRequestID).Str("requestId", res.RequestID).Interface("statuses", statuses)
 	}
 	e.Int("items", len(items)).Dur("took", took).Err(err).Msg("envelope")
 }

@@ -60,6 +60,8 @@ type scriptedSender struct {
 	fn func([]graph.Request) *graph.BatchResult
 }
 
+func (s *scriptedSender) Reauthenticate(context.Context, uint64) error { return nil }
+
 func (s *scriptedSender) Batch(_ context.Context, _ graph.Version, reqs []graph.Request) (*graph.BatchResult, error) {
 	return s.fn(reqs), nil
 }

@@ -13,24 +13,17 @@ import (
 	"github.com/google/uuid"
 )
 
-// A TokenSource gives the bearer token sent with each envelope.
-type TokenSource interface {
-	// Token returns a token that is valid now. With refresh set it must not
-	// return a cached token: Graph has just refused the last one.
-	Token(ctx context.Context, refresh bool) (string, error)
-}
-
 // Client sends $batch envelopes to Graph. It is safe for concurrent use.
 type Client struct {
 	httpClient *http.Client
 	root       string
-	tokens     TokenSource
+	tokens     *Tokens
 }
 
 // NewClient returns a Client for the Graph root URL root (scheme and host,
 // no version, e.g. https://graph.microsoft.com). A nil tokens sends no
 // Authorization header, for an emulator or a proxy that adds one.
-func NewClient(httpClient *http.Client, root string, tokens TokenSource) *Client {
+func NewClient(httpClient *http.Client, root string, tokens *Tokens) *Client {
 	if httpClient == nil {
 		httpClient = http.DefaultClient
 	}
@@ -46,6 +39,7 @@ type BatchResult struct {
 	Responses       []Response // in Graph's order, which is not the request order
 	RequestID       string     // the envelope's request-id
 	ClientRequestID string     // the client-request-id this envelope was sent with
+	TokenGen        uint64     // the generation of the token sent, for Reauthenticate
 }
 
 // maxAnswerBytes bounds how much of an answer is read: 20 PATCH answers are
@@ -69,7 +63,8 @@ func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchRe
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("client-request-id", crid)
-	if err := c.authorize(ctx, req); err != nil {
+	gen, err := c.authorize(ctx, req)
+	if err != nil {
 		return nil, err
 	}
 	resp, err := c.httpClient.Do(req)
@@ -81,7 +76,7 @@ func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchRe
 	if err != nil {
 		return nil, fmt.Errorf("reading $batch answer: %w", err)
 	}
-	result := &BatchResult{RequestID: resp.Header.Get("request-id"), ClientRequestID: crid}
+	result := &BatchResult{RequestID: resp.Header.Get("request-id"), ClientRequestID: crid, TokenGen: gen}
 	if resp.StatusCode != http.StatusOK {
 		e := ParseError(resp.StatusCode, answer)
 		e.RequestID = firstNonEmpty(result.RequestID, e.RequestID)
@@ -97,14 +92,30 @@ func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchRe
 	return result, nil
 }
 
-func (c *Client) authorize(ctx context.Context, req *http.Request) error {
+// ErrAuth is wrapped by errors getting a token.
+var ErrAuth = errors.New("sign-in failed")
+
+func (c *Client) authorize(ctx context.Context, req *http.Request) (uint64, error) {
+	if c.tokens == nil {
+		return 0, nil
+	}
+	tok, gen, err := c.tokens.Token(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrAuth, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return gen, nil
+}
+
+// Reauthenticate forces a new token after Graph answered 401 to a request
+// sent with the token of generation gen (BatchResult.TokenGen). Many
+// callers reporting one refused token cause one refresh.
+func (c *Client) Reauthenticate(ctx context.Context, gen uint64) error {
 	if c.tokens == nil {
 		return nil
 	}
-	tok, err := c.tokens.Token(ctx, false)
-	if err != nil {
-		return err
+	if err := c.tokens.Refresh(ctx, gen); err != nil {
+		return fmt.Errorf("%w: %w", ErrAuth, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+tok)
 	return nil
 }

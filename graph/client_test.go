@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,7 +22,7 @@ func setup(t *testing.T) (*Client, *http.ServeMux) {
 	return setupWithTokens(t, nil)
 }
 
-func setupWithTokens(t *testing.T, tokens TokenSource) (*Client, *http.ServeMux) {
+func setupWithTokens(t *testing.T, tokens *Tokens) (*Client, *http.ServeMux) {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -253,7 +254,7 @@ func TestBatchMalformedAnswer(t *testing.T) {
 	}
 }
 
-// tokenFunc is a TokenSource made of a function.
+// tokenFunc is a Credential made of a function.
 type tokenFunc func(ctx context.Context, refresh bool) (string, error)
 
 func (f tokenFunc) Token(ctx context.Context, refresh bool) (string, error) { return f(ctx, refresh) }
@@ -266,7 +267,7 @@ func TestBatchAuthorization(t *testing.T) {
 		}
 		return "tok-123", nil
 	})
-	c, mux := setupWithTokens(t, tokens)
+	c, mux := setupWithTokens(t, NewTokens(tokens))
 	sent := recordBatch(t, mux, "POST /v1.0/$batch", http.StatusOK, nil, `{"responses":[]}`)
 	if _, err := c.Batch(t.Context(), V1, testRequests(t)); err != nil {
 		t.Fatalf("Batch error = %v", err)
@@ -287,10 +288,46 @@ func TestBatchAuthorization(t *testing.T) {
 func TestBatchTokenError(t *testing.T) {
 	t.Parallel()
 	errNoToken := errors.New("no token")
-	c, _ := setupWithTokens(t, tokenFunc(func(context.Context, bool) (string, error) { return "", errNoToken }))
+	c, _ := setupWithTokens(t, NewTokens(tokenFunc(func(context.Context, bool) (string, error) { return "", errNoToken })))
 	// Nothing is registered: the catch-all fails the test if anything is sent.
-	if _, err := c.Batch(t.Context(), V1, testRequests(t)); !errors.Is(err, errNoToken) {
-		t.Errorf("Batch with a failing TokenSource error = %v, want %v", err, errNoToken)
+	_, err := c.Batch(t.Context(), V1, testRequests(t))
+	if !errors.Is(err, errNoToken) || !errors.Is(err, ErrAuth) {
+		t.Errorf("Batch with a failing credential error = %v, want %v wrapped in ErrAuth", err, errNoToken)
+	}
+}
+
+func TestReauthenticateRefreshesOnce(t *testing.T) {
+	t.Parallel()
+	var fresh int
+	tokens := NewTokens(tokenFunc(func(_ context.Context, refresh bool) (string, error) {
+		if refresh {
+			fresh++
+		}
+		return fmt.Sprintf("tok-%d", fresh), nil
+	}))
+	c, mux := setupWithTokens(t, tokens)
+	sent := recordBatch(t, mux, "POST /v1.0/$batch", http.StatusOK, nil, `{"responses":[]}`)
+	res, err := c.Batch(t.Context(), V1, testRequests(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-sent
+	// Three workers report the same refused token: one refresh.
+	for range 3 {
+		if err := c.Reauthenticate(t.Context(), res.TokenGen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fresh != 1 {
+		t.Errorf("%d forced refreshes for one refused token, want 1", fresh)
+	}
+	res2, err := c.Batch(t.Context(), V1, testRequests(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testHeader(t, (<-sent).header, "Authorization", "Bearer tok-1")
+	if res2.TokenGen == res.TokenGen {
+		t.Errorf("token generation did not change after a refresh")
 	}
 }
 

@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/graphbatch/graphbatch/graph"
 	"github.com/graphbatch/graphbatch/graph/graphtest"
 )
 
@@ -18,6 +23,12 @@ type emulateOptions struct {
 	Window       time.Duration
 	Faults       graphtest.Faults
 	Latency      time.Duration
+	TLS          bool
+	CertOut      string
+	RequireAuth  bool
+	Authority    graphtest.Authority
+	SecretFile   string
+	CertFile     string
 	Log          logOptions
 }
 
@@ -61,6 +72,15 @@ Entity ids beginning with "missing-" answer 404 ResourceNotFound.`,
 	f.Float64Var(&opts.Faults.EnvelopeRate, "envelope-fault-rate", 0, "share of $batch requests answered 429 or 503 with a Retry-After")
 	f.Float64Var(&opts.Faults.DropRate, "drop-rate", 0, "share of $batch requests whose connection is dropped without an answer")
 	f.DurationVar(&opts.Latency, "latency", 0, "delay before every $batch answer")
+	f.BoolVar(&opts.TLS, "tls", false, "serve https with a self-signed certificate for 127.0.0.1 (see --cert-out)")
+	f.StringVar(&opts.CertOut, "cert-out", "", "with --tls: write the certificate to `PATH`, for update --ca-cert")
+	f.BoolVar(&opts.RequireAuth, "require-auth", false, "also act as the sign-in authority, and refuse Graph requests without one of its tokens (needs --tls)")
+	f.StringVar(&opts.Authority.Tenant, "auth-tenant", "graphtest", "with --require-auth: the tenant id")
+	f.StringVar(&opts.Authority.ClientID, "auth-client-id", "graphbatch-test", "with --require-auth: the app allowed to sign in")
+	f.StringVar(&opts.SecretFile, "auth-secret-file", "", "with --require-auth: accept the client secret in `PATH`")
+	f.StringVar(&opts.CertFile, "auth-certificate", "", "with --require-auth: accept client assertions signed by the certificate (PEM or PFX, any key) in `PATH`")
+	f.DurationVar(&opts.Authority.TokenLifetime, "token-lifetime", time.Hour, "with --require-auth: how long issued tokens are honoured")
+	f.StringVar(&opts.Authority.IdentityHeader, "identity-header", "", "with --require-auth: serve a managed identity endpoint at /msi/token that wants this X-IDENTITY-HEADER")
 	opts.Log.addFlags(cmd)
 	return cmd
 }
@@ -75,16 +95,27 @@ func runEmulate(ctx context.Context, opts *emulateOptions, std streams) error {
 			return usagef("%s must be between 0 and 1, not %g", name, r)
 		}
 	}
+	authority, err := opts.authority()
+	if err != nil {
+		return err
+	}
 	emu, err := graphtest.Listen(opts.Listen, graphtest.Options{
-		Seed:    opts.Seed,
-		Limits:  &graphtest.Limits{AppWrites: opts.AppWrites, TenantWrites: opts.TenantWrites, Window: opts.Window},
-		Faults:  opts.Faults,
-		Latency: opts.Latency,
+		Seed:      opts.Seed,
+		Limits:    &graphtest.Limits{AppWrites: opts.AppWrites, TenantWrites: opts.TenantWrites, Window: opts.Window},
+		Faults:    opts.Faults,
+		Latency:   opts.Latency,
+		TLS:       opts.TLS,
+		Authority: authority,
 	})
 	if err != nil {
 		return fmt.Errorf("emulator: %w", err)
 	}
 	defer emu.Close()
+	if opts.CertOut != "" {
+		if err := writeCertificate(opts.CertOut, emu.Certificate()); err != nil {
+			return err
+		}
+	}
 	log.Info().Str("url", emu.URL).Int("writeLimit", opts.AppWrites).Int("tenantWriteLimit", opts.TenantWrites).Dur("window", opts.Window).
 		Msg("Graph emulator listening; stop it with Ctrl-C")
 	fmt.Fprintln(std.Out, emu.URL)
@@ -92,5 +123,44 @@ func runEmulate(ctx context.Context, opts *emulateOptions, std streams) error {
 	c := emu.Counters()
 	log.Info().Int("envelopes", c.Envelopes).Int("items", c.Items).Int("patches", c.Patches).Int("throttled", c.Throttled).
 		Int("earlyRetries", c.EarlyRetries).Msg("emulator stopped")
+	return nil
+}
+
+// authority returns the sign-in authority --require-auth asks for, or nil.
+func (o *emulateOptions) authority() (*graphtest.Authority, error) {
+	switch {
+	case !o.RequireAuth:
+		return nil, nil
+	case !o.TLS:
+		return nil, usagef("--require-auth needs --tls: sign-in libraries only talk to https authorities")
+	case o.SecretFile == "" && o.CertFile == "" && o.Authority.IdentityHeader == "":
+		return nil, usagef("--require-auth needs --auth-secret-file, --auth-certificate or --identity-header")
+	}
+	a := o.Authority
+	if o.SecretFile != "" {
+		b, err := os.ReadFile(o.SecretFile)
+		if err != nil {
+			return nil, usagef("--auth-secret-file: %v", err)
+		}
+		a.ClientSecret = strings.TrimSpace(string(b))
+	}
+	if o.CertFile != "" {
+		certs, _, err := graph.LoadCertificate(o.CertFile, os.Getenv("AZURE_CLIENT_CERTIFICATE_PASSWORD"))
+		if err != nil {
+			return nil, usagef("--auth-certificate: %v", err)
+		}
+		a.Certificate = certs[0]
+	}
+	return &a, nil
+}
+
+func writeCertificate(path string, cert *x509.Certificate) error {
+	if cert == nil {
+		return usagef("--cert-out needs --tls")
+	}
+	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("--cert-out: %w", err)
+	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -26,8 +25,7 @@ type updateOptions struct {
 	Overwrite     bool
 	DryRun        bool
 	APIVersion    string
-	GraphEndpoint string
-	Auth          string
+	SignIn        signInOptions
 	Emulator      bool
 	Concurrency   int
 	BatchSize     int
@@ -56,6 +54,13 @@ Exit status:
 const updateExample = `  # Try it on the shipped sample against the built-in emulator
   graphbatch update device-statuses --in samples/device-statuses.csv --emulator
 
+  # Unattended, as an app registration with a client secret
+  export AZURE_TENANT_ID=... AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=...
+  graphbatch update device-statuses --in fix.csv
+
+  # With a certificate, in GCC High
+  AZURE_CLIENT_CERTIFICATE_PATH=app.pfx graphbatch update user-statuses --in fix.csv --cloud usgov
+
   # Check a file without sending anything
   graphbatch update user-statuses --in users.csv --dry-run
 
@@ -81,8 +86,6 @@ func newUpdateCmd(std streams) *cobra.Command {
 	f.BoolVar(&opts.Overwrite, "overwrite", false, "replace an existing results file")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "validate every row and write the results; send nothing")
 	f.StringVar(&opts.APIVersion, "api-version", string(graph.V1), "Graph API `version`: v1.0 or beta")
-	f.StringVar(&opts.GraphEndpoint, "graph-endpoint", "", "Graph root `URL` (scheme://host[:port], no version), e.g. an emulator")
-	f.StringVar(&opts.Auth, "auth", "none", "how to sign in: none (no token: an emulator, or a proxy that adds one)")
 	f.BoolVar(&opts.Emulator, "emulator", false, "run against an in-process Graph emulator: no tenant, no credentials")
 	f.IntVar(&opts.Concurrency, "concurrency", batch.DefaultConcurrency, "most $batch requests in flight at once")
 	f.IntVar(&opts.BatchSize, "batch-size", graph.MaxBatchSize, "PATCHes per $batch request, 1-20")
@@ -90,6 +93,7 @@ func newUpdateCmd(std streams) *cobra.Command {
 	f.StringVar(&opts.Rate, "rate", "", "ceiling on PATCHes sent, `N/DURATION` such as 100/20s or 5/s (default: the resource's documented Intune write limit, 100/20s)")
 	f.IntVar(&opts.MaxAttempts, "max-attempts", batch.DefaultMaxAttempts, "sends of a row before a 5xx or a lost answer makes it failed; 429s do not count")
 	f.BoolVar(&opts.NoThrottle, "emulator-no-throttle", false, "with --emulator: turn off its Intune write limits (and, without --rate, graphbatch's own ceiling), for large local runs")
+	opts.SignIn.addFlags(cmd)
 	opts.Log.addFlags(cmd)
 	return cmd
 }
@@ -111,12 +115,10 @@ func (o *updateOptions) check() error {
 		return usagef("--max-attempts must be at least 1, not %d", o.MaxAttempts)
 	case o.NoThrottle && !o.Emulator:
 		return usagef("--emulator-no-throttle needs --emulator")
-	case o.Emulator && o.GraphEndpoint != "":
+	case o.Emulator && o.SignIn.GraphEndpoint != "":
 		return usagef("--emulator and --graph-endpoint cannot be used together")
-	case !o.DryRun && !o.Emulator && o.GraphEndpoint == "":
-		return usagef("say where to send: --graph-endpoint URL --auth none, or --emulator (sign-in to a real tenant is not available yet)")
-	case o.Auth != "none":
-		return usagef("--auth %q is not available yet; use --auth none with --graph-endpoint, or --emulator", o.Auth)
+	case o.Emulator && o.SignIn.Auth != graph.AuthAuto && o.SignIn.Auth != graph.AuthNone:
+		return usagef("--emulator needs no sign-in; drop --auth %s", o.SignIn.Auth)
 	}
 	if o.Out == "" {
 		o.Out = strings.TrimSuffix(o.In, ".csv") + ".results.csv"
@@ -157,7 +159,7 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 	if err != nil {
 		return &usageError{fmt.Errorf("%s: %w", opts.In, err)}
 	}
-	send, closeSend, err := opts.sender()
+	send, closeSend, err := opts.sender(ctx, std, log)
 	if err != nil {
 		return err
 	}
@@ -195,13 +197,16 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 	return nil
 }
 
-// sender returns what sends envelopes, and how to release it. A dry run
-// sends nothing.
-func (o *updateOptions) sender() (*graph.Client, func(), error) {
+// sender returns what sends envelopes, signed in, and how to release it.
+// A dry run sends nothing and needs no sign-in.
+func (o *updateOptions) sender(ctx context.Context, std streams, log zerolog.Logger) (*graph.Client, func(), error) {
 	if o.DryRun {
 		return nil, func() {}, nil
 	}
-	hc := &http.Client{Timeout: 2 * time.Minute, Transport: newTransport(o.Concurrency)}
+	hc, err := o.SignIn.httpClient(o.Concurrency)
+	if err != nil {
+		return nil, nil, err
+	}
 	if o.Emulator {
 		var eo graphtest.Options
 		if o.NoThrottle {
@@ -210,7 +215,15 @@ func (o *updateOptions) sender() (*graph.Client, func(), error) {
 		emu := graphtest.NewServer(eo)
 		return graph.NewClient(hc, emu.URL, nil), emu.Close, nil
 	}
-	return graph.NewClient(hc, o.GraphEndpoint, nil), func() {}, nil
+	cloud, err := o.SignIn.cloud()
+	if err != nil {
+		return nil, nil, err
+	}
+	tokens, err := o.SignIn.signIn(ctx, cloud, hc, std, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return graph.NewClient(hc, cloud.GraphRoot, tokens), func() {}, nil
 }
 
 // rate returns the --rate ceiling; without one, the resource's documented
@@ -227,13 +240,6 @@ func (o *updateOptions) rate(res *graph.Resource) (batch.Rate, error) {
 		return batch.Rate{}, &usageError{fmt.Errorf("--rate: %w", err)}
 	}
 	return r, nil
-}
-
-// newTransport keeps a connection per worker alive between envelopes.
-func newTransport(workers int) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = workers + 1
-	return t
 }
 
 // checkResultsFile refuses to replace a non-empty results file silently.

@@ -258,7 +258,7 @@ func TestUpdateRefusesBeforeSending(t *testing.T) {
 		{"beta-only column on v1.0", []string{"update", "device-statuses", "--in", platform, "--emulator"}, `unknown column "platform"`},
 		{"no id column", []string{"update", "device-statuses", "--in", noID, "--emulator"}, "no id column"},
 		{"results exist", []string{"update", "device-statuses", "--in", good, "--out", existing, "--emulator"}, "--overwrite"},
-		{"nowhere to send", []string{"update", "device-statuses", "--in", good}, "--emulator"},
+		{"no credentials", []string{"update", "device-statuses", "--in", good}, "no credentials found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,6 +36,10 @@ const maxEnvelopeBytes = 4 << 20
 
 // serveBatch answers POST /{version}/$batch.
 func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		s.countEnvelope(http.StatusUnauthorized)
+		return
+	}
 	ids := newRequestIDs(r)
 	v, ok := version(r)
 	if !ok {
@@ -137,6 +141,9 @@ func hasContentType(h map[string]string) bool {
 
 // serveEntity answers PATCH and GET sent straight to an entity path.
 func (s *Server) serveEntity(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
 	ids := newRequestIDs(r)
 	v, ok := version(r)
 	if !ok {

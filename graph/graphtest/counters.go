@@ -14,6 +14,9 @@ type Counters struct {
 	ItemFaults       int         `json:"itemFaults"`       // items answered an injected 5xx
 	EnvelopeFaults   int         `json:"envelopeFaults"`   // envelopes answered an injected 429 or 503
 	Dropped          int         `json:"dropped"`          // connections dropped without an answer
+	TokensIssued     int         `json:"tokensIssued"`     // tokens the authority issued
+	Unauthorized     int         `json:"unauthorized"`     // requests answered 401 for a missing, unknown, expired or revoked token
+	ExpiredTokens    int         `json:"expiredTokens"`    // of those, requests with an expired or revoked token
 }
 
 func newCounters() Counters {

@@ -14,10 +14,12 @@
 package graphtest
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +36,12 @@ type Options struct {
 	Faults Faults
 	// Latency delays every $batch answer.
 	Latency time.Duration
+	// Authority, when set, makes the emulator a token endpoint and makes
+	// its Graph require the tokens it issues (see Authority).
+	Authority *Authority
+	// TLS serves https, with a certificate for 127.0.0.1 that Client and
+	// Certificate give; MSAL needs an https authority.
+	TLS bool
 }
 
 // Server is a Graph emulator. Its methods are safe for concurrent use.
@@ -42,10 +50,10 @@ type Server struct {
 	// with no version and no trailing slash. It is empty for New.
 	URL string
 
-	opts     Options
-	listener net.Listener
-	http     *http.Server
-	mux      *http.ServeMux
+	opts Options
+	http *httptest.Server
+	mux  *http.ServeMux
+	auth *authority
 
 	mu       sync.Mutex
 	rng      *rand.Rand
@@ -70,6 +78,7 @@ func New(opts Options) *Server {
 		store:    make(map[entityKey]*entity),
 		throttle: newThrottle(limits),
 		counters: newCounters(),
+		auth:     newAuthority(opts.Authority),
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("POST /{version}/$batch", s.serveBatch)
@@ -77,6 +86,9 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /{version}/", s.serveEntity)
 	s.mux.HandleFunc("GET /_emulator/counters", s.serveCounters)
 	s.mux.HandleFunc("GET /_emulator/store", s.serveStore)
+	if s.auth != nil {
+		s.registerAuthority()
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		ids := newRequestIDs(r)
 		writeError(w, http.StatusNotFound, ids.request, ids.client, "BadRequest", "Resource not found for the segment '"+firstSegment(r.URL.Path)+"'.")
@@ -101,12 +113,25 @@ func Listen(addr string, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := New(opts)
-	s.listener = l
-	s.URL = "http://" + l.Addr().String()
-	s.http = &http.Server{Handler: s}
-	go func() { _ = s.http.Serve(l) }()
+	s.http = httptest.NewUnstartedServer(s)
+	s.http.Listener.Close()
+	s.http.Listener = l
+	if opts.TLS {
+		s.http.StartTLS()
+	} else {
+		s.http.Start()
+	}
+	s.URL = s.http.URL
 	return s, nil
 }
+
+// Client returns an HTTP client for a listening server that trusts its
+// TLS certificate.
+func (s *Server) Client() *http.Client { return s.http.Client() }
+
+// Certificate returns the TLS certificate of a server started with
+// Options.TLS, or nil.
+func (s *Server) Certificate() *x509.Certificate { return s.http.Certificate() }
 
 // ServeHTTP serves the emulated Graph.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -116,10 +141,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Handler returns the emulator as an http.Handler, for in-process use.
 func (s *Server) Handler() http.Handler { return s }
 
-// Close stops a listening server. It does not wait for requests in flight.
+// Close stops a listening server, dropping open connections.
 func (s *Server) Close() {
 	if s.http != nil {
-		_ = s.http.Close()
+		s.http.CloseClientConnections()
+		s.http.Close()
 	}
 }
 

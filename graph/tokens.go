@@ -1,0 +1,115 @@
+package graph
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"sync"
+	"time"
+)
+
+// A Credential gets access tokens for Graph from Microsoft Entra ID.
+type Credential interface {
+	// Token returns an access token that is valid now. With fresh set it
+	// must not return a cached token: Graph has just refused that one.
+	Token(ctx context.Context, fresh bool) (string, error)
+}
+
+// Tokens hands out the token for each envelope. It serialises token
+// requests (MSAL does not coalesce concurrent ones) and numbers the
+// token in use, so that many workers meeting one refused token refresh it
+// once. It is safe for concurrent use.
+type Tokens struct {
+	cred Credential
+	mu   sync.Mutex
+	gen  uint64 // bumped by each forced refresh
+}
+
+// NewTokens returns Tokens drawing on cred.
+func NewTokens(cred Credential) *Tokens { return &Tokens{cred: cred} }
+
+// tokenTimeout bounds one token request: a managed identity endpoint that
+// does not answer would otherwise hold a run for minutes.
+const tokenTimeout = time.Minute
+
+// Token returns the current token and its generation. The credential's
+// own cache makes this cheap; it fetches a new token as expiry nears.
+func (t *Tokens) Token(ctx context.Context) (string, uint64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, tokenTimeout)
+	defer cancel()
+	tok, err := t.cred.Token(ctx, false)
+	return tok, t.gen, err
+}
+
+// Refresh forces a new token after Graph refused the one of generation
+// gen. If another caller has refreshed since, it does nothing: the current
+// token is already newer than the refused one.
+func (t *Tokens) Refresh(ctx context.Context, gen uint64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if gen != t.gen {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, tokenTimeout)
+	defer cancel()
+	if _, err := t.cred.Token(ctx, true); err != nil {
+		return err
+	}
+	t.gen++
+	return nil
+}
+
+// TokenInfo is what an access token says about itself, read without
+// verifying it: enough to warn about a missing permission.
+type TokenInfo struct {
+	AppID    string
+	TenantID string
+	Roles    []string // application permissions
+	Scopes   []string // delegated permissions
+	Expires  time.Time
+}
+
+// HasPermission reports whether the token grants perm, as an application
+// or a delegated permission.
+func (i TokenInfo) HasPermission(perm string) bool {
+	for _, p := range append(i.Roles, i.Scopes...) {
+		if strings.EqualFold(p, perm) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseTokenInfo decodes the claims of a JWT access token. It returns
+// false for a token that is not a JWT, which Graph tokens need not be.
+func ParseTokenInfo(token string) (TokenInfo, bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return TokenInfo{}, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return TokenInfo{}, false
+	}
+	var c struct {
+		AppID string   `json:"appid"`
+		AZP   string   `json:"azp"`
+		TID   string   `json:"tid"`
+		Roles []string `json:"roles"`
+		SCP   string   `json:"scp"`
+		Exp   int64    `json:"exp"`
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return TokenInfo{}, false
+	}
+	return TokenInfo{
+		AppID:    firstNonEmpty(c.AppID, c.AZP),
+		TenantID: c.TID,
+		Roles:    c.Roles,
+		Scopes:   strings.Fields(c.SCP),
+		Expires:  time.Unix(c.Exp, 0),
+	}, true
+}
