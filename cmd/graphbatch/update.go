@@ -20,20 +20,20 @@ import (
 
 // updateOptions are the parsed flags of graphbatch update.
 type updateOptions struct {
-	Resource      string
-	In, Out       string
-	Overwrite     bool
-	DryRun        bool
-	APIVersion    string
-	SignIn        signInOptions
-	Emulator      bool
-	Concurrency   int
-	BatchSize     int
-	Limit         int
-	Rate          string
-	MaxAttempts   int
-	NoThrottle    bool
-	Log           logOptions
+	Resource    string
+	In, Out     string
+	Overwrite   bool
+	DryRun      bool
+	APIVersion  string
+	SignIn      signInOptions
+	Emulator    bool
+	Concurrency int
+	BatchSize   int
+	Limit       int
+	Rate        string
+	MaxAttempts int
+	NoThrottle  bool
+	Log         logOptions
 }
 
 const updateLong = `Update one Graph object per CSV row.
