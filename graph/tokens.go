@@ -34,14 +34,29 @@ func NewTokens(cred Credential) *Tokens { return &Tokens{cred: cred} }
 const tokenTimeout = time.Minute
 
 // Token returns the current token and its generation. The credential's
-// own cache makes this cheap; it fetches a new token as expiry nears.
+// own cache makes this cheap, and MSAL fetches a new token five minutes
+// before the expiry Entra ID announced. Token also reads the expiry
+// written in the token itself, and fetches a new one when that is near:
+// a token whose announced lifetime disagrees with its own, or a host
+// clock that is off, would otherwise be sent after it expired.
 func (t *Tokens) Token(ctx context.Context) (string, uint64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, tokenTimeout)
 	defer cancel()
 	tok, err := t.cred.Token(ctx, false)
-	return tok, t.gen, err
+	if err != nil {
+		return "", t.gen, err
+	}
+	if info, ok := ParseTokenInfo(tok); ok && info.expiresSoon(time.Now()) {
+		fresh, err := t.cred.Token(ctx, true)
+		if err != nil {
+			return "", t.gen, err
+		}
+		tok = fresh
+		t.gen++
+	}
+	return tok, t.gen, nil
 }
 
 // Refresh forces a new token after Graph refused the one of generation
@@ -69,7 +84,21 @@ type TokenInfo struct {
 	TenantID string
 	Roles    []string // application permissions
 	Scopes   []string // delegated permissions
+	Issued   time.Time
 	Expires  time.Time
+}
+
+// maxRefreshMargin is how long before its expiry a token is replaced.
+const maxRefreshMargin = 5 * time.Minute
+
+// expiresSoon reports whether the token expires within the refresh
+// margin: five minutes, or a quarter of a shorter lifetime.
+func (i TokenInfo) expiresSoon(now time.Time) bool {
+	if i.Expires.IsZero() || i.Issued.IsZero() || !i.Expires.After(i.Issued) {
+		return false
+	}
+	margin := min(maxRefreshMargin, i.Expires.Sub(i.Issued)/4)
+	return !now.Add(margin).Before(i.Expires)
 }
 
 // HasPermission reports whether the token grants perm, as an application
@@ -100,16 +129,23 @@ func ParseTokenInfo(token string) (TokenInfo, bool) {
 		TID   string   `json:"tid"`
 		Roles []string `json:"roles"`
 		SCP   string   `json:"scp"`
+		Iat   int64    `json:"iat"`
 		Exp   int64    `json:"exp"`
 	}
 	if json.Unmarshal(payload, &c) != nil {
 		return TokenInfo{}, false
 	}
-	return TokenInfo{
+	info := TokenInfo{
 		AppID:    firstNonEmpty(c.AppID, c.AZP),
 		TenantID: c.TID,
 		Roles:    c.Roles,
 		Scopes:   strings.Fields(c.SCP),
-		Expires:  time.Unix(c.Exp, 0),
-	}, true
+	}
+	if c.Iat > 0 {
+		info.Issued = time.Unix(c.Iat, 0)
+	}
+	if c.Exp > 0 {
+		info.Expires = time.Unix(c.Exp, 0)
+	}
+	return info, true
 }

@@ -42,6 +42,11 @@ type Authority struct {
 	// GET /msi/token, which wants this value in X-IDENTITY-HEADER. Point
 	// IDENTITY_ENDPOINT at {URL}/msi/token.
 	IdentityHeader string
+	// RevokeAt, when positive, revokes every token issued so far when the
+	// RevokeAt-th $batch request arrives, as a continuous access
+	// evaluation event would; that request and any later one carrying an
+	// old token answer 401.
+	RevokeAt int
 }
 
 // authority is the emulator's signing state.
@@ -49,6 +54,7 @@ type authority struct {
 	Authority
 	key           []byte    // signs issued tokens
 	revokedBefore time.Time // tokens issued before this are refused
+	batches       int       // $batch requests seen, for RevokeAt
 }
 
 func newAuthority(a *Authority) *authority {
@@ -224,6 +230,11 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	s.mu.Lock()
+	if s.auth.RevokeAt > 0 && r.URL.Path != "" && strings.HasSuffix(r.URL.Path, "/$batch") {
+		if s.auth.batches++; s.auth.batches == s.auth.RevokeAt {
+			s.auth.revokedBefore = time.Now()
+		}
+	}
 	msg, expired := s.auth.checkToken(r, time.Now())
 	if msg != "" {
 		s.counters.Unauthorized++

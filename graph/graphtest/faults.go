@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"crypto/tls"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -88,6 +89,9 @@ func (t handlerTransport) RoundTrip(req *http.Request) (resp *http.Response, err
 	sreq := req.Clone(req.Context())
 	sreq.RequestURI = req.URL.RequestURI()
 	sreq.RemoteAddr = "192.0.2.1:49152"
+	if req.URL.Scheme == "https" { // as if it came over TLS, for URLs the handler builds
+		sreq.TLS = &tls.ConnectionState{HandshakeComplete: true}
+	}
 	rec := httptest.NewRecorder()
 	t.h.ServeHTTP(rec, sreq)
 	return rec.Result(), nil
