@@ -18,7 +18,8 @@ const linger = 5 * time.Millisecond
 // pack groups items into envelopes of at most BatchSize and hands each to
 // a free worker. Items for an entity already in flight, or already in the
 // envelope being packed, wait in line (see keyLocks) and are packed when
-// the row ahead of them has its outcome.
+// the row ahead of them has its outcome. It stops, without error, when ctx
+// is done.
 func (p *pipeline) pack(ctx context.Context, items <-chan *item, envelopes chan<- []*item) error {
 	defer close(envelopes)
 	size := p.cfg.BatchSize
@@ -75,7 +76,7 @@ func (p *pipeline) pack(ctx context.Context, items <-chan *item, envelopes chan<
 			handedBack = append(handedBack, h...)
 			queued -= len(h)
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil
 		}
 	}
 }

@@ -27,12 +27,13 @@ type item struct {
 }
 
 // read turns rows into items, recording invalid rows (and, in a dry run,
-// valid ones) directly.
+// valid ones) directly. Rows an earlier run updated are skipped. It stops,
+// without error, when ctx is done.
 func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- *item) error {
 	defer close(items)
 	for seen := 0; p.cfg.Limit == 0 || seen < p.cfg.Limit; seen++ {
-		if err := ctx.Err(); err != nil {
-			return err
+		if ctx.Err() != nil {
+			return nil
 		}
 		row, err := src.Read()
 		if errors.Is(err, io.EOF) {
@@ -47,6 +48,15 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- *item) 
 		if err != nil {
 			return err
 		}
+		if h := p.cfg.History; h != nil {
+			if !h.Match(row.Num, row.Fields[0], row.Fields[1]) {
+				return &MismatchError{Row: row.Num, PolicyID: row.Fields[0], ID: row.Fields[1]}
+			}
+			if h.Updated(row.Num) {
+				p.stats.Skipped.Add(1)
+				continue
+			}
+		}
 		it, res := p.validate(row)
 		switch {
 		case res != nil:
@@ -57,7 +67,7 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- *item) 
 			select {
 			case items <- it:
 			case <-ctx.Done():
-				return ctx.Err()
+				return nil
 			}
 		}
 	}

@@ -6,7 +6,10 @@ package batch
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -30,6 +33,15 @@ type Config struct {
 	Pacer       *Pacer        // shared by all workers; default a Pacer with no ceiling
 	Stats       *Stats        // live counts; default a private one
 	Log         zerolog.Logger
+	// History is what an earlier run recorded, for --resume: rows it
+	// updated are skipped, and rows must have the keys it recorded for
+	// them. Nil means a fresh run.
+	History *csvio.History
+	// Stop, when closed, stops the run gracefully: nothing more is read or
+	// sent, envelopes in flight finish and are recorded, and every wait
+	// (throttling, backoff) ends at once. Run then returns ErrInterrupted.
+	// Cancelling Run's context instead stops everything at once.
+	Stop <-chan struct{}
 }
 
 // Defaults for Config's zero values.
@@ -79,16 +91,33 @@ type sender interface {
 	Reauthenticate(ctx context.Context, gen uint64) error
 }
 
-// flushInterval is how often outcomes are passed to the results file even
-// when few rows finish.
+// flushInterval is how often the results file is flushed, so that its
+// periodic fsync happens even while no row finishes.
 const flushInterval = time.Second
+
+// ErrInterrupted is returned by Run after a graceful stop (Config.Stop).
+var ErrInterrupted = errors.New("interrupted")
+
+// MismatchError says that the results file being resumed was written for
+// another input, or that the input changed since: a row's keys differ from
+// the ones recorded under its number. The run stops at that row; rows
+// before it matched.
+type MismatchError struct {
+	Row          int
+	PolicyID, ID string // as the input has them
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("the results file does not belong to this input: row %d (policyId %q, id %q) was recorded with other keys", e.Row, e.PolicyID, e.ID)
+}
 
 // Run reads every row from src and writes one outcome per row to dst.
 // Rows that fail validation are recorded as invalid without being sent; a
 // row Graph refuses is recorded as failed and the run goes on. Run returns
-// an error only when the run could not go on: src or dst failed, or ctx was
-// cancelled, in which case rows in flight have no outcome and a later
-// --resume sends them again. send may be nil for a dry run.
+// an error only when the run could not go on: src or dst failed, signing
+// in failed, the run was stopped (ErrInterrupted) or ctx was cancelled.
+// Rows still in flight then have no outcome, and a later --resume sends
+// them again. send may be nil for a dry run.
 func Run(ctx context.Context, src rowReader, dst resultWriter, send sender, cfg Config) (Summary, error) {
 	cfg.setDefaults()
 	start := time.Now()
@@ -100,22 +129,49 @@ func Run(ctx context.Context, src rowReader, dst resultWriter, send sender, cfg 
 		results:    make(chan csvio.Result, 1024),
 		writerDone: make(chan struct{}),
 	}
+	parent := ctx
 	g, ctx := errgroup.WithContext(ctx)
+	// soft ends reading, packing and waiting; ctx, sends in flight. Stages
+	// that end with soft return nil: a stop is not their failure.
+	soft, stopped := softContext(ctx, cfg.Stop)
 	items := make(chan *item, 2*graph.MaxBatchSize)
 	envelopes := make(chan []*item)
 	var producers sync.WaitGroup // everyone who sends on p.results
 	producers.Add(1 + cfg.Concurrency)
-	g.Go(func() error { defer producers.Done(); return p.read(ctx, src, items) })
-	g.Go(func() error { return p.pack(ctx, items, envelopes) })
+	g.Go(func() error { defer producers.Done(); return p.read(soft, src, items) })
+	g.Go(func() error { return p.pack(soft, items, envelopes) })
 	for range cfg.Concurrency {
-		g.Go(func() error { defer producers.Done(); return p.work(ctx, envelopes) })
+		g.Go(func() error { defer producers.Done(); return p.work(ctx, soft, envelopes) })
 	}
 	g.Go(func() error { producers.Wait(); close(p.results); return nil })
 	g.Go(func() error { return p.write(dst) })
 	err := g.Wait()
+	switch {
+	case err != nil:
+	case parent.Err() != nil:
+		err = parent.Err()
+	case stopped():
+		err = ErrInterrupted
+	}
 	sum := p.stats.Snapshot()
 	sum.Duration = time.Since(start)
 	return sum, err
+}
+
+// softContext returns a context that is done when ctx is, or when stop is
+// closed, and reports whether stop was.
+func softContext(ctx context.Context, stop <-chan struct{}) (context.Context, func() bool) {
+	soft, cancel := context.WithCancel(ctx)
+	var stopped atomic.Bool
+	go func() {
+		select {
+		case <-stop:
+			stopped.Store(true)
+			cancel()
+		case <-soft.Done():
+		}
+	}()
+	return soft, stopped.Load
 }
 
 type pipeline struct {
@@ -137,8 +193,10 @@ func (p *pipeline) emit(r csvio.Result) {
 	}
 }
 
-// write owns dst: it records every outcome and flushes at least every
-// flushInterval and at the end.
+// write owns dst. It hands outcomes to dst as they come, each burst in
+// one Flush (a group commit), so that a crash loses at most the outcomes
+// of rows still in flight; it also flushes every flushInterval, for dst's
+// periodic fsync, and at the end.
 func (p *pipeline) write(dst resultWriter) error {
 	defer close(p.writerDone)
 	tick := time.NewTicker(flushInterval)
@@ -149,8 +207,13 @@ func (p *pipeline) write(dst resultWriter) error {
 			if !ok {
 				return dst.Flush()
 			}
-			p.stats.count(r.Outcome)
-			if err := dst.Write(&r); err != nil {
+			if err := p.record(dst, r); err != nil {
+				return err
+			}
+			if err := p.drain(dst); err != nil {
+				return err
+			}
+			if err := dst.Flush(); err != nil {
 				return err
 			}
 		case <-tick.C:
@@ -159,4 +222,26 @@ func (p *pipeline) write(dst resultWriter) error {
 			}
 		}
 	}
+}
+
+// drain records the outcomes that are ready without waiting.
+func (p *pipeline) drain(dst resultWriter) error {
+	for {
+		select {
+		case r, ok := <-p.results:
+			if !ok {
+				return nil
+			}
+			if err := p.record(dst, r); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
+}
+
+func (p *pipeline) record(dst resultWriter, r csvio.Result) error {
+	p.stats.count(r.Outcome)
+	return dst.Write(&r)
 }

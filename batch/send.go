@@ -12,10 +12,12 @@ import (
 	"github.com/graphbatch/graphbatch/graph"
 )
 
-// work delivers envelopes until there are no more.
-func (p *pipeline) work(ctx context.Context, envelopes <-chan []*item) error {
+// work delivers envelopes until there are no more. Sends use ctx; waits
+// use soft, so that a graceful stop ends them at once while the envelope
+// in flight is answered and recorded.
+func (p *pipeline) work(ctx, soft context.Context, envelopes <-chan []*item) error {
 	for env := range envelopes {
-		if err := p.deliver(ctx, env); err != nil {
+		if err := p.deliver(ctx, soft, env); err != nil {
 			return err
 		}
 	}
@@ -24,12 +26,14 @@ func (p *pipeline) work(ctx context.Context, envelopes <-chan []*item) error {
 
 // deliver sends the rows of one envelope until each has an outcome. Only
 // rows Graph asks to have sent again are sent again, in a new envelope.
-func (p *pipeline) deliver(ctx context.Context, env []*item) error {
+// After a stop, rows still waiting are left without an outcome: --resume
+// sends them.
+func (p *pipeline) deliver(ctx, soft context.Context, env []*item) error {
 	pending := env
 	for len(pending) > 0 {
-		n, err := p.cfg.Pacer.Acquire(ctx, len(pending))
+		n, err := p.cfg.Pacer.Acquire(soft, len(pending))
 		if err != nil {
-			return err
+			return ctx.Err() // nil after a graceful stop
 		}
 		nx, err := p.sendOnce(ctx, pending[:n])
 		if err != nil {
@@ -37,8 +41,8 @@ func (p *pipeline) deliver(ctx context.Context, env []*item) error {
 		}
 		pending = append(nx.again, pending[n:]...)
 		if len(pending) > 0 {
-			if err := sleep(ctx, nx.wait); err != nil {
-				return err
+			if err := sleep(soft, nx.wait); err != nil {
+				return ctx.Err()
 			}
 		}
 	}
@@ -88,7 +92,7 @@ func (p *pipeline) sendOnce(ctx context.Context, items []*item) (*next, error) {
 	}
 	if nx.reauth && res != nil {
 		if err := p.send.Reauthenticate(ctx, res.TokenGen); err != nil {
-			return nil, fmt.Errorf("Graph refused the token and a new one could not be had: %w", err)
+			return nil, fmt.Errorf("graph refused the token and no new one could be had: %w", err)
 		}
 	}
 	return nx, nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/graphbatch/graphbatch/batch"
 )
 
 // Exit codes, as CONTRACT §2 and update --help document them.
@@ -37,9 +39,9 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, errRowsFailed):
 		return exitRowsFailed
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.Is(err, batch.ErrInterrupted):
 		return exitInterrupted
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, new(*batch.MismatchError)):
 		return exitUsage
 	}
 	return exitFatal

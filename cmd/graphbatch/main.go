@@ -12,10 +12,23 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	std := streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd()))}
-	code := run(ctx, os.Args[1:], std)
-	stop()
-	os.Exit(code)
+	ctx, abort := signals()
+	std := streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())), Abort: abort}
+	os.Exit(run(ctx, os.Args[1:], std))
+}
+
+// signals returns a context the first SIGINT or SIGTERM cancels (stop
+// gracefully) and a channel the second one closes (stop now).
+func signals() (context.Context, <-chan struct{}) {
+	ctx, stop := context.WithCancel(context.Background())
+	abort := make(chan struct{})
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		stop()
+		<-sig
+		close(abort)
+	}()
+	return ctx, abort
 }

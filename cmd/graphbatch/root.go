@@ -7,13 +7,19 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/graphbatch/graphbatch/batch"
 )
 
-// streams are the command's standard streams; tests replace them.
+// streams are the command's standard streams and signals; tests replace
+// them.
 type streams struct {
 	In            io.Reader
 	Out, Err      io.Writer
 	ErrIsTerminal bool
+	// Abort is closed by a second Ctrl-C or SIGTERM: stop at once. (The
+	// first cancels the command's context: stop gracefully.)
+	Abort <-chan struct{}
 }
 
 // run executes the command line args and returns the exit status.
@@ -29,7 +35,7 @@ func run(ctx context.Context, args []string, std streams) int {
 	if !started && !errors.As(err, new(*usageError)) {
 		err = &usageError{err} // cobra refused the command line: unknown command, bad arguments
 	}
-	if !errors.Is(err, errRowsFailed) && !errors.Is(err, context.Canceled) {
+	if !errors.Is(err, errRowsFailed) && !errors.Is(err, context.Canceled) && !errors.Is(err, batch.ErrInterrupted) {
 		fmt.Fprintf(std.Err, "graphbatch: %v\n", err)
 	}
 	if errors.As(err, new(*usageError)) && cmd != nil {

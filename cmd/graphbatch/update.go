@@ -23,6 +23,7 @@ type updateOptions struct {
 	Resource    string
 	In, Out     string
 	Overwrite   bool
+	Resume      bool
 	DryRun      bool
 	APIVersion  string
 	SignIn      signInOptions
@@ -84,6 +85,7 @@ func newUpdateCmd(std streams) *cobra.Command {
 	f.StringVar(&opts.In, "in", "", "input CSV `PATH`; - reads standard input")
 	f.StringVar(&opts.Out, "out", "", "results CSV `PATH` (default: the input path with .results.csv in place of .csv)")
 	f.BoolVar(&opts.Overwrite, "overwrite", false, "replace an existing results file")
+	f.BoolVar(&opts.Resume, "resume", false, "continue the run that wrote --out: skip rows it updated, send the rest, append")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "validate every row and write the results; send nothing")
 	f.StringVar(&opts.APIVersion, "api-version", string(graph.V1), "Graph API `version`: v1.0 or beta")
 	f.BoolVar(&opts.Emulator, "emulator", false, "run against an in-process Graph emulator: no tenant, no credentials")
@@ -111,6 +113,8 @@ func (o *updateOptions) check() error {
 		return usagef("--concurrency must be at least 1, not %d", o.Concurrency)
 	case o.Limit < 0:
 		return usagef("--limit must not be negative")
+	case o.Resume && o.Overwrite:
+		return usagef("--resume and --overwrite cannot be used together: --resume continues the results file, --overwrite starts it over")
 	case o.MaxAttempts < 1:
 		return usagef("--max-attempts must be at least 1, not %d", o.MaxAttempts)
 	case o.NoThrottle && !o.Emulator:
@@ -147,7 +151,7 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 	if err != nil {
 		return err
 	}
-	if err := checkResultsFile(opts.Out, opts.Overwrite); err != nil {
+	if err := checkResultsFile(opts.Out, opts.Overwrite || opts.Resume); err != nil {
 		return err
 	}
 	in, err := openInput(opts.In, std.In)
@@ -164,12 +168,8 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 		return err
 	}
 	defer closeSend()
-	out, err := os.OpenFile(opts.Out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	journal, history, err := opts.openResults()
 	if err != nil {
-		return fmt.Errorf("results file: %w", err)
-	}
-	results := csvio.NewWriter(out)
-	if err := results.WriteHeader(); err != nil {
 		return err
 	}
 	cfg := batch.Config{
@@ -181,13 +181,17 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 		DryRun:      opts.DryRun,
 		Pacer:       batch.NewPacer(rate),
 		Log:         log,
+		History:     history,
+		Stop:        ctx.Done(),
 	}
 	log.Debug().Str("resource", res.Name).Str("apiVersion", string(v)).Str("in", opts.In).Str("out", opts.Out).Stringer("rate", rate).Msg("starting")
-	sum, runErr := batch.Run(ctx, rows, results, send, cfg)
-	if err := out.Close(); err != nil && runErr == nil {
-		runErr = fmt.Errorf("results file: %w", err)
+	hard, cancelHard := hardContext(ctx, std.Abort)
+	defer cancelHard()
+	sum, runErr := batch.Run(hard, rows, journal, send, cfg)
+	if err := journal.Close(); err != nil && runErr == nil {
+		runErr = err
 	}
-	printSummary(std.Err, sum, opts)
+	printSummary(std.Err, sum, opts, runErr)
 	if runErr != nil {
 		return runErr
 	}
@@ -195,6 +199,47 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 		return errRowsFailed
 	}
 	return nil
+}
+
+// drainTimeout bounds how long envelopes in flight may take to finish
+// after Ctrl-C or SIGTERM.
+const drainTimeout = 30 * time.Second
+
+// hardContext returns the context sends run under: it outlives ctx, the
+// graceful stop, by up to drainTimeout, and ends at once on abort (a
+// second signal).
+func hardContext(ctx context.Context, abort <-chan struct{}) (context.Context, context.CancelFunc) {
+	hard, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-hard.Done():
+			return
+		}
+		t := time.NewTimer(drainTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-abort:
+		case <-hard.Done():
+		}
+		cancel()
+	}()
+	return hard, cancel
+}
+
+// openResults creates the results file, or with --resume reopens it and
+// returns what earlier runs recorded.
+func (o *updateOptions) openResults() (*csvio.Journal, *csvio.History, error) {
+	if !o.Resume {
+		j, err := csvio.CreateJournal(o.Out)
+		return j, nil, err
+	}
+	j, h, err := csvio.ResumeJournal(o.Out)
+	if errors.Is(err, csvio.ErrNotResults) {
+		return nil, nil, usagef("--resume: %v", err)
+	}
+	return j, h, err
 }
 
 // sender returns what sends envelopes, signed in, and how to release it.
@@ -243,15 +288,15 @@ func (o *updateOptions) rate(res *graph.Resource) (batch.Rate, error) {
 }
 
 // checkResultsFile refuses to replace a non-empty results file silently.
-func checkResultsFile(path string, overwrite bool) error {
+func checkResultsFile(path string, allowed bool) error {
 	fi, err := os.Stat(path)
-	if errors.Is(err, os.ErrNotExist) || (err == nil && fi.Size() == 0) || overwrite {
+	if errors.Is(err, os.ErrNotExist) || (err == nil && fi.Size() == 0) || allowed {
 		return nil
 	}
 	if err != nil {
 		return &usageError{err}
 	}
-	return usagef("results file %s already exists: add --overwrite to replace it", path)
+	return usagef("results file %s already exists: add --resume to continue that run, or --overwrite to start over", path)
 }
 
 func openInput(path string, stdin io.Reader) (io.ReadCloser, error) {
@@ -261,16 +306,36 @@ func openInput(path string, stdin io.Reader) (io.ReadCloser, error) {
 	return os.Open(path)
 }
 
-func printSummary(w io.Writer, s batch.Summary, opts *updateOptions) {
+func printSummary(w io.Writer, s batch.Summary, opts *updateOptions, runErr error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d rows in %s:", s.Read, s.Duration.Round(time.Millisecond))
-	if opts.DryRun {
+	switch {
+	case opts.DryRun:
 		fmt.Fprintf(&b, " %d valid, %d invalid", s.Valid, s.Invalid)
-	} else {
+	case s.Skipped > 0:
+		fmt.Fprintf(&b, " %d updated (%d of them in earlier runs), %d failed, %d invalid", s.Updated+s.Skipped, s.Skipped, s.Failed, s.Invalid)
+	default:
 		fmt.Fprintf(&b, " %d updated, %d failed, %d invalid", s.Updated, s.Failed, s.Invalid)
 	}
 	fmt.Fprintf(&b, "\nresults: %s\n", opts.Out)
+	if errors.Is(runErr, batch.ErrInterrupted) || errors.Is(runErr, context.Canceled) {
+		fmt.Fprintf(&b, "interrupted: %d rows have no outcome yet. To continue:\n  %s\n", s.Read-s.Skipped-s.Done(), resumeCommand(opts))
+	}
 	_, _ = io.WriteString(w, b.String())
+}
+
+// resumeCommand is the command line that continues this run.
+func resumeCommand(opts *updateOptions) string {
+	args := []string{"graphbatch", "update", opts.Resource, "--in", opts.In, "--out", opts.Out, "--resume"}
+	if opts.APIVersion != string(graph.V1) {
+		args = append(args, "--api-version", opts.APIVersion)
+	}
+	for i, a := range args {
+		if strings.ContainsAny(a, " \t'\"$") {
+			args[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(args, " ") + " [your other flags]"
 }
 
 // logOptions are the logging flags shared by every command.

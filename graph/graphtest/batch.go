@@ -62,9 +62,6 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, ids.request, ids.client, "BadRequest", msg)
 		return
 	}
-	if err := s.delay(r); err != nil {
-		return
-	}
 	if status, retryAfter, ok := s.envelopeFault(); ok {
 		s.countEnvelope(status)
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
@@ -83,6 +80,9 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	if drop {
 		panic(http.ErrAbortHandler)
+	}
+	if err := s.delay(r); err != nil {
+		return // the client gave up; the items were applied all the same
 	}
 	s.shuffle(out)
 	s.countEnvelope(http.StatusOK)

@@ -34,7 +34,9 @@ type Options struct {
 	Limits *Limits
 	// Faults are failures to inject; the zero value injects none.
 	Faults Faults
-	// Latency delays every $batch answer.
+	// Latency delays every $batch answer, after its items were applied, as
+	// a slow network would: a client that gives up meanwhile has changed
+	// Graph without knowing it.
 	Latency time.Duration
 	// Authority, when set, makes the emulator a token endpoint and makes
 	// its Graph require the tokens it issues (see Authority).

@@ -1,0 +1,124 @@
+package csvio
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Journal is a results file on disk. Lines are appended whole, handed to
+// the operating system at every Flush, and forced to the disk (fsync) at
+// most syncInterval apart and at Close. A Journal is not safe for
+// concurrent use: one goroutine owns it.
+type Journal struct {
+	f        *os.File
+	w        *Writer
+	path     string
+	syncedAt time.Time
+	dirty    bool // lines were recorded since the last fsync
+}
+
+// syncInterval bounds how much a power loss can take: outcomes older than
+// this are on the disk.
+const syncInterval = time.Second
+
+// CreateJournal creates the results file at path, replacing any, and
+// writes its header.
+func CreateJournal(path string) (*Journal, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("results file: %w", err)
+	}
+	j := newJournal(f, path)
+	if err := j.w.WriteHeader(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// ResumeJournal opens the results file at path to continue it: it reads
+// what earlier runs recorded, cuts off a torn last line (a crash in the
+// middle of a write), and appends after the last whole line. A missing or
+// empty file gives an empty History and a fresh journal.
+func ResumeJournal(path string) (*Journal, *History, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		j, err := CreateJournal(path)
+		return j, NewHistory(), err
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("results file: %w", err)
+	}
+	h, end, err := ReadHistory(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("results file %s: %w", path, err)
+	}
+	if err := f.Truncate(end); err != nil { // drop a torn last line
+		f.Close()
+		return nil, nil, fmt.Errorf("results file: %w", err)
+	}
+	if _, err := f.Seek(end, io.SeekStart); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("results file: %w", err)
+	}
+	j := newJournal(f, path)
+	if end == 0 {
+		if err := j.w.WriteHeader(); err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+	}
+	return j, h, nil
+}
+
+func newJournal(f *os.File, path string) *Journal {
+	return &Journal{f: f, w: NewWriter(f), path: path, syncedAt: time.Now()}
+}
+
+// Write records r.
+func (j *Journal) Write(r *Result) error {
+	j.dirty = true
+	return j.wrap(j.w.Write(r))
+}
+
+// Flush hands every recorded line to the operating system, where a crash
+// of the process cannot lose it, and forces them to the disk if the last
+// fsync is syncInterval old.
+func (j *Journal) Flush() error {
+	if err := j.w.Flush(); err != nil {
+		return j.wrap(err)
+	}
+	if !j.dirty || time.Since(j.syncedAt) < syncInterval {
+		return nil
+	}
+	j.syncedAt, j.dirty = time.Now(), false
+	return j.wrap(j.f.Sync())
+}
+
+// Close flushes, forces everything to the disk and closes the file.
+func (j *Journal) Close() error {
+	err := j.w.Flush()
+	if err == nil {
+		err = j.f.Sync()
+	}
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	return j.wrap(err)
+}
+
+func (j *Journal) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("results file: %w", err) // the path is already in it
+	}
+	return fmt.Errorf("results file %s: %w", j.path, err)
+}
