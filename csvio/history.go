@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"math/bits"
 	"strconv"
@@ -15,11 +14,18 @@ import (
 // History is what earlier runs recorded in a results file: which rows
 // ended updated, and a one-byte fingerprint of each recorded row's keys,
 // so that a resumed run can tell whether the file belongs to its input.
-// It costs about 1.1 bytes per row, whatever the keys.
+// It costs about 1.1 bytes per row, whatever the keys, in pages of
+// pageRows rows, so that it grows without copying.
 type History struct {
-	prints  []byte   // by row number: 0 if never recorded, else a fingerprint of policyId and id
-	updated []uint64 // bit per row: its last outcome is updated
-	rows    int      // distinct rows recorded
+	pages []*historyPage // by row / pageRows; nil where no row was recorded
+	rows  int            // distinct rows recorded
+}
+
+const pageRows = 1 << 16
+
+type historyPage struct {
+	prints  [pageRows]byte        // 0 if never recorded, else a fingerprint of policyId and id
+	updated [pageRows / 64]uint64 // bit per row: its last outcome is updated
 }
 
 // NewHistory returns an empty History: nothing recorded yet.
@@ -68,10 +74,11 @@ func ReadHistory(r io.Reader) (*History, int64, error) {
 
 // readRecord returns the first four fields of the next record, and its
 // length in bytes with its newline. Most records have no quotes and are
-// split by hand; quoted ones, which may span lines, go through
-// encoding/csv. A record without a final newline gives io.EOF.
-func readRecord(br *bufio.Reader) ([4]string, int, error) {
-	var rec [4]string
+// split by hand without copying: the fields are valid until the next read.
+// Quoted ones, which may span lines, go through encoding/csv. A record
+// without a final newline gives io.EOF.
+func readRecord(br *bufio.Reader) ([4][]byte, int, error) {
+	var rec [4][]byte
 	line, err := br.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) || (err == nil && bytes.IndexByte(line, '"') >= 0) {
 		return readQuoted(br, line, err)
@@ -85,15 +92,15 @@ func readRecord(br *bufio.Reader) ([4]string, int, error) {
 		if j < 0 {
 			return rec, 0, fmt.Errorf("has %d fields, want 11", i+1)
 		}
-		rec[i], line = string(line[:j]), line[j+1:]
+		rec[i], line = line[:j], line[j+1:]
 	}
 	return rec, n, nil
 }
 
 // readQuoted finishes a record whose first line, first, holds quotes or is
 // very long: it reads lines until the quotes balance, then parses them.
-func readQuoted(br *bufio.Reader, first []byte, err error) ([4]string, int, error) {
-	var rec [4]string
+func readQuoted(br *bufio.Reader, first []byte, err error) ([4][]byte, int, error) {
+	var rec [4][]byte
 	buf := append([]byte(nil), first...)
 	for err != nil || bytes.Count(buf, []byte{'"'})%2 == 1 || buf[len(buf)-1] != '\n' {
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
@@ -109,63 +116,79 @@ func readQuoted(br *bufio.Reader, first []byte, err error) ([4]string, int, erro
 	if perr != nil {
 		return rec, 0, perr
 	}
-	copy(rec[:], fields)
+	for i := range rec {
+		rec[i] = []byte(fields[i])
+	}
 	return rec, len(buf), nil
 }
 
 // add records one results line: row, policyId, id, outcome.
-func (h *History) add(rec [4]string) error {
-	row, err := strconv.Atoi(rec[0])
+func (h *History) add(rec [4][]byte) error {
+	row, err := strconv.Atoi(string(rec[0])) // does not allocate
 	if err != nil || row < 1 || row > maxRow {
 		return fmt.Errorf("row %q is not a row number", rec[0])
 	}
-	switch Outcome(rec[3]) {
-	case Updated, Failed, Invalid, Valid:
+	updated := string(rec[3]) == string(Updated)
+	switch string(rec[3]) {
+	case string(Updated), string(Failed), string(Invalid), string(Valid):
 	default:
 		return fmt.Errorf("outcome %q is not one graphbatch writes", rec[3])
 	}
-	h.grow(row)
+	pg, i := h.page(row, true), row%pageRows
 	fp := fingerprint(rec[1], rec[2])
-	switch h.prints[row] {
+	switch pg.prints[i] {
 	case 0:
-		h.prints[row] = fp
+		pg.prints[i] = fp
 		h.rows++
 	case fp:
 	default:
 		return fmt.Errorf("row %d is recorded with two different policyId/id pairs: the file mixes results of different inputs", row)
 	}
-	word, bit := row/64, uint64(1)<<(row%64)
-	if Outcome(rec[3]) == Updated {
-		h.updated[word] |= bit
+	word, bit := i/64, uint64(1)<<(i%64)
+	if updated {
+		pg.updated[word] |= bit
 	} else {
-		h.updated[word] &^= bit // a later line is the row's outcome
+		pg.updated[word] &^= bit // a later line is the row's outcome
 	}
 	return nil
 }
 
-func (h *History) grow(row int) {
-	if row < len(h.prints) {
-		return
+// page returns the page holding row, creating it if create is set; else
+// nil for a page with no recorded row.
+func (h *History) page(row int, create bool) *historyPage {
+	n := row / pageRows
+	if n >= len(h.pages) {
+		if !create {
+			return nil
+		}
+		h.pages = append(h.pages, make([]*historyPage, n+1-len(h.pages))...)
 	}
-	n := max(2*len(h.prints), row+1, 1024)
-	h.prints = append(h.prints, make([]byte, n-len(h.prints))...)
-	if words := n/64 + 1; words > len(h.updated) {
-		h.updated = append(h.updated, make([]uint64, words-len(h.updated))...)
+	if h.pages[n] == nil && create {
+		h.pages[n] = new(historyPage)
 	}
+	return h.pages[n]
 }
 
 // fingerprint hashes a row's keys into 1..255; 0 means "not recorded".
-func fingerprint(policyID, id string) byte {
-	f := fnv.New32a()
-	_, _ = io.WriteString(f, policyID)
-	_, _ = f.Write([]byte{0})
-	_, _ = io.WriteString(f, id)
-	return byte(f.Sum32()%255) + 1
+// It is FNV-1a over policyId, a zero byte and id.
+func fingerprint[T string | []byte](policyID, id T) byte {
+	const offset, prime = 2166136261, 16777619
+	h := uint32(offset)
+	for i := 0; i < len(policyID); i++ {
+		h = (h ^ uint32(policyID[i])) * prime
+	}
+	h *= prime // the zero byte between the keys
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * prime
+	}
+	return byte(h%255) + 1
 }
 
 // Updated reports whether row's last recorded outcome is updated.
 func (h *History) Updated(row int) bool {
-	return row < len(h.prints) && h.updated[row/64]&(1<<(row%64)) != 0
+	pg := h.page(row, false)
+	i := row % pageRows
+	return pg != nil && pg.updated[i/64]&(1<<(i%64)) != 0
 }
 
 // Match reports whether row, with these keys, can be the row the results
@@ -174,10 +197,11 @@ func (h *History) Updated(row int) bool {
 // changed. One byte per row lets a wrong row through 1 time in 255; a
 // changed input has many wrong rows, and the first one caught stops it.
 func (h *History) Match(row int, policyID, id string) bool {
-	if row >= len(h.prints) || h.prints[row] == 0 {
+	pg := h.page(row, false)
+	if pg == nil || pg.prints[row%pageRows] == 0 {
 		return true
 	}
-	return h.prints[row] == fingerprint(policyID, id)
+	return pg.prints[row%pageRows] == fingerprint(policyID, id)
 }
 
 // Rows returns how many distinct rows are recorded.
@@ -186,8 +210,13 @@ func (h *History) Rows() int { return h.rows }
 // UpdatedRows returns how many rows' last outcome is updated.
 func (h *History) UpdatedRows() int {
 	n := 0
-	for _, w := range h.updated {
-		n += bits.OnesCount64(w)
+	for _, pg := range h.pages {
+		if pg == nil {
+			continue
+		}
+		for _, w := range pg.updated {
+			n += bits.OnesCount64(w)
+		}
 	}
 	return n
 }
