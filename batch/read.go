@@ -31,7 +31,7 @@ type item struct {
 // without error, when ctx is done.
 func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- *item) error {
 	defer close(items)
-	for seen := 0; p.cfg.Limit == 0 || seen < p.cfg.Limit; seen++ {
+	for seen := 0; p.cfg.Limit == 0 || seen < p.cfg.Limit; {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -39,14 +39,24 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- *item) 
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		p.stats.Read.Add(1)
 		var rowErr *csvio.RowError
+		num := row.Num
 		if errors.As(err, &rowErr) {
-			p.emit(invalid(rowErr.Row, "", "", rowErr.Err))
+			num = rowErr.Row
+		} else if err != nil {
+			return err
+		}
+		if p.cfg.Rows.past(num) {
+			return nil
+		}
+		if !p.cfg.Rows.has(num) {
 			continue
 		}
-		if err != nil {
-			return err
+		seen++
+		p.stats.Read.Add(1)
+		if rowErr != nil {
+			p.emit(invalid(rowErr.Row, "", "", rowErr.Err))
+			continue
 		}
 		if h := p.cfg.History; h != nil {
 			if !h.Match(row.Num, row.Fields[0], row.Fields[1]) {

@@ -28,7 +28,8 @@ type Config struct {
 	Concurrency int           // envelopes in flight at once; default DefaultConcurrency
 	MaxAttempts int           // sends of a row before a 5xx or lost answer makes it failed (429s do not count); default DefaultMaxAttempts
 	MaxWait     time.Duration // longest wait one Retry-After may impose; default DefaultMaxWait
-	Limit       int           // process only the first Limit data rows; 0 means all
+	Limit       int           // process only the first Limit data rows (of Rows, if set); 0 means all
+	Rows        RowRange      // process only these data rows; the zero value means all
 	DryRun      bool          // validate only: outcomes are valid or invalid and nothing is sent
 	Pacer       *Pacer        // shared by all workers; default a Pacer with no ceiling
 	Stats       *Stats        // live counts; default a private one
@@ -43,6 +44,16 @@ type Config struct {
 	// Cancelling Run's context instead stops everything at once.
 	Stop <-chan struct{}
 }
+
+// RowRange is a slice of the input by data row number, both ends included;
+// Last 0 means to the end.
+type RowRange struct{ First, Last int }
+
+// has reports whether row n is in the range.
+func (r RowRange) has(n int) bool { return n >= r.First && (r.Last == 0 || n <= r.Last) }
+
+// past reports whether row n is beyond the range.
+func (r RowRange) past(n int) bool { return r.Last != 0 && n > r.Last }
 
 // Defaults for Config's zero values.
 const (
@@ -69,6 +80,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Stats == nil {
 		c.Stats = new(Stats)
+	}
+	if c.Rows.First < 1 {
+		c.Rows.First = 1
 	}
 }
 
@@ -181,6 +195,7 @@ type pipeline struct {
 	locks      *keyLocks
 	results    chan csvio.Result
 	writerDone chan struct{} // closed when write returns
+	problems   int           // invalid or failed rows seen by the writer
 }
 
 // emit hands an outcome to the writer. If the writer has stopped, the run
@@ -243,5 +258,33 @@ func (p *pipeline) drain(dst resultWriter) error {
 
 func (p *pipeline) record(dst resultWriter, r csvio.Result) error {
 	p.stats.count(r.Outcome)
+	p.logProblem(&r)
 	return dst.Write(&r)
+}
+
+// maxLoggedProblems is how many invalid or failed rows are also logged;
+// the results file has them all.
+const maxLoggedProblems = 20
+
+// logProblem logs the first maxLoggedProblems rows that did not succeed,
+// in words a person can act on. Only the writer goroutine calls it.
+func (p *pipeline) logProblem(r *csvio.Result) {
+	if r.Outcome != csvio.Invalid && r.Outcome != csvio.Failed {
+		return
+	}
+	p.problems++
+	switch {
+	case p.problems < maxLoggedProblems:
+	case p.problems == maxLoggedProblems:
+		p.cfg.Log.Warn().Msgf("more rows are invalid or failed; the results file has every one")
+		return
+	default:
+		return
+	}
+	if r.Outcome == csvio.Invalid {
+		p.cfg.Log.Warn().Int("row", r.Row).Msgf("row %d, %s", r.Row, r.ErrorMessage)
+		return
+	}
+	p.cfg.Log.Warn().Int("row", r.Row).Int("httpStatus", r.HTTPStatus).Str("errorCode", r.ErrorCode).Str("requestId", r.RequestID).
+		Int("attempts", r.Attempts).Msgf("row %d failed: %d %s: %s", r.Row, r.HTTPStatus, r.ErrorCode, r.ErrorMessage)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,8 @@ type next struct {
 	wait   time.Duration // how long to wait first
 	reauth bool          // Graph refused the token: refresh it first
 	sent   time.Time     // when the envelope was sent
+
+	throttled []time.Duration // the waits of the items answered 429
 }
 
 func (n *next) retry(it *item, wait time.Duration) {
@@ -90,6 +93,7 @@ func (p *pipeline) sendOnce(ctx context.Context, items []*item) (*next, error) {
 	} else {
 		p.itemsAnswered(nx, items, res)
 	}
+	p.logThrottle(nx, res)
 	if nx.reauth && res != nil {
 		if err := p.send.Reauthenticate(ctx, res.TokenGen); err != nil {
 			return nil, fmt.Errorf("graph refused the token and no new one could be had: %w", err)
@@ -154,7 +158,9 @@ func (p *pipeline) apply(nx *next, items []*item, ge *graph.Error, v verdict) {
 			it.throttles++
 			nx.retry(it, 0) // the pacer holds every worker back
 		}
-		p.cfg.Pacer.Throttle(p.retryWait(ge, items[0].throttles), nx.sent)
+		wait := p.retryWait(ge, items[0].throttles)
+		nx.throttled = append(nx.throttled, wait)
+		p.cfg.Pacer.Throttle(wait, nx.sent)
 	case transient:
 		p.stats.Faults.Add(int64(len(items)))
 		for _, it := range items {
@@ -220,6 +226,22 @@ func (p *pipeline) finish(it *item, o csvio.Outcome, status int, ge *graph.Error
 	p.locks.unlock(it)
 }
 
+// logThrottle logs one line for an envelope with throttled items, with the
+// longest wait Graph asked for and when sending resumes.
+func (p *pipeline) logThrottle(nx *next, res *graph.BatchResult) {
+	if len(nx.throttled) == 0 {
+		return
+	}
+	e := p.cfg.Log.Info().Int("items", len(nx.throttled)).Float64("retryAfterSeconds", slices.Max(nx.throttled).Seconds()).Time("resumeAt", p.cfg.Pacer.ThrottledUntil())
+	if n, per := p.cfg.Pacer.Limit(); n > 0 {
+		e = e.Str("rate", fmt.Sprintf("%d/%s", n, per))
+	}
+	if res != nil {
+		e = e.Str("clientRequestId", res.ClientRequestID)
+	}
+	e.Msg("throttled by Graph (429): waiting as asked")
+}
+
 func (p *pipeline) logEnvelope(items []*item, res *graph.BatchResult, err error, took time.Duration) {
 	e := p.cfg.Log.Debug()
 	if !e.Enabled() {
@@ -232,7 +254,7 @@ func (p *pipeline) logEnvelope(items []*item, res *graph.BatchResult, err error,
 		}
 		e = e.Str("clientRequestId", res.ClientRequestID).Str("requestId", res.RequestID).Interface("statuses", statuses)
 	}
-	e.Int("items", len(items)).Dur("took", took).Err(err).Msg("envelope")
+	e.Int("items", len(items)).Float64("ms", float64(took.Microseconds())/1000).Err(err).Msg("envelope")
 }
 
 func firstNonEmpty(s ...string) string {

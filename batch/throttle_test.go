@@ -180,7 +180,9 @@ func TestRunSurvivesFaults(t *testing.T) {
 		client, emu := emulated(graphtest.Options{
 			Seed:   7,
 			Limits: &graphtest.NoLimits,
-			Faults: graphtest.Faults{ItemRate: 0.05, EnvelopeRate: 0.05, DropRate: 0.02},
+			// Higher than the benchmark's rates, so that every kind surely
+			// happens although scheduling varies the draws.
+			Faults: graphtest.Faults{ItemRate: 0.10, EnvelopeRate: 0.10, DropRate: 0.05},
 		})
 		const rows = 2000
 		w, sum, err := runTestWith(t, distinctRows(rows), client, Config{})

@@ -243,3 +243,48 @@ func peekLine(br *bufio.Reader) ([]byte, error) {
 		}
 	}
 }
+
+// CountRows counts the data rows of a CSV without parsing it: records end
+// at newlines outside quotes; the header, an Excel "sep=" line and blank
+// lines are not rows. It reads UTF-8 only (with or without BOM): for UTF-16
+// it returns ok false. It is for progress displays, so it is fast rather
+// than exact about malformed files.
+func CountRows(r io.Reader) (n int, ok bool, err error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	if bom, _ := br.Peek(2); bytes.HasPrefix(bom, []byte{0xFF, 0xFE}) || bytes.HasPrefix(bom, []byte{0xFE, 0xFF}) {
+		return 0, false, nil
+	}
+	if first, _ := peekLine(br); len(first) > 0 {
+		if s := strings.TrimRight(strings.TrimPrefix(string(first), "\ufeff"), "\r\n"); len(s) == 5 && strings.EqualFold(s[:4], "sep=") {
+			_, _ = br.Discard(len(first))
+		}
+	}
+	records, quoted, blank := 0, false, true
+	buf := make([]byte, 1<<20)
+	for {
+		m, rerr := br.Read(buf)
+		for _, c := range buf[:m] {
+			switch {
+			case c == '"':
+				quoted, blank = !quoted, false
+			case c == '\n' && !quoted:
+				if !blank {
+					records++
+				}
+				blank = true
+			case c != '\r':
+				blank = false
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			return 0, false, rerr
+		}
+	}
+	if !blank {
+		records++ // a last record without a newline
+	}
+	return max(records-1, 0), true, nil
+}

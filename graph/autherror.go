@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"errors"
 	"regexp"
 	"strings"
@@ -13,7 +14,11 @@ type AuthError struct {
 	Code        string // e.g. "AADSTS7000215"; empty when there is none
 	Description string // Entra ID's first sentence, or the library's error
 	Hint        string
+	cause       error // context.Canceled or DeadlineExceeded, never MSAL's error, which holds the request
 }
+
+// Unwrap returns the context error that ended the sign-in, if one did.
+func (e *AuthError) Unwrap() error { return e.cause }
 
 func (e *AuthError) Error() string {
 	msg := e.Description
@@ -56,10 +61,17 @@ func explain(err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
+	var cause error
+	for _, c := range []error{context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, c) {
+			cause = c
+		}
+	}
 	text := err.Error()
 	if m := aadsts.FindStringSubmatch(text); m != nil {
-		return &AuthError{Code: m[1], Description: strings.TrimSpace(m[2]), Hint: aadstsHints[m[1]]}
+		return &AuthError{Code: m[1], Description: strings.TrimSpace(m[2]), Hint: aadstsHints[m[1]], cause: cause}
 	}
-	first, _, _ := strings.Cut(text, "\n")
-	return &AuthError{Description: strings.TrimSpace(first)}
+	// MSAL puts the cause (connection refused, a TLS or DNS failure) on the
+	// lines after the first: keep them, on one line.
+	return &AuthError{Description: truncate(oneLine(text), 400), cause: cause}
 }

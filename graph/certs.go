@@ -28,6 +28,9 @@ func LoadCertificate(path, password string) ([]*x509.Certificate, crypto.Private
 		key   crypto.PrivateKey
 	)
 	if bytes.Contains(data, []byte("-----BEGIN")) {
+		if bytes.Contains(data, []byte("-----BEGIN EC PRIVATE KEY")) {
+			return nil, nil, fmt.Errorf("certificate %s: the private key is an EC key; Microsoft Entra ID sign-in through MSAL needs an RSA key", path)
+		}
 		if bytes.Contains(data, []byte("ENCRYPTED PRIVATE KEY")) || bytes.Contains(data, []byte("DEK-Info:")) {
 			return nil, nil, fmt.Errorf("certificate %s: encrypted PEM keys are not supported; decrypt the key (openssl pkey -in key.pem -out plain.pem) or use a PFX with AZURE_CLIENT_CERTIFICATE_PASSWORD", path)
 		}

@@ -63,6 +63,9 @@ func CheckRoot(s string) (string, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return "", fmt.Errorf("%q is not a URL like https://host[:port]", s)
 	}
+	if u.User != nil {
+		return "", fmt.Errorf("a URL with a user or password is refused: credentials go in AZURE_* variables")
+	}
 	if p := strings.TrimRight(u.Path, "/"); p != "" || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("%q must be scheme://host[:port] only, without a path (the API version is added by graphbatch)", s)
 	}

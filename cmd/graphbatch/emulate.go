@@ -86,7 +86,7 @@ Entity ids beginning with "missing-" answer 404 ResourceNotFound.`,
 }
 
 func runEmulate(ctx context.Context, opts *emulateOptions, std streams) error {
-	log, err := opts.Log.logger(std)
+	log, err := opts.Log.logger(std, std.Err)
 	if err != nil {
 		return err
 	}

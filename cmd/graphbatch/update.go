@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
 
 	"github.com/graphbatch/graphbatch/batch"
 	"github.com/graphbatch/graphbatch/csvio"
@@ -34,6 +36,10 @@ type updateOptions struct {
 	Rate        string
 	MaxAttempts int
 	NoThrottle  bool
+	Rows        string
+	Progress    string
+	Interval    time.Duration
+	Summary     string
 	Log         logOptions
 }
 
@@ -94,6 +100,10 @@ func newUpdateCmd(std streams) *cobra.Command {
 	f.IntVar(&opts.Limit, "limit", 0, "process only the first `N` data rows (a pilot run)")
 	f.StringVar(&opts.Rate, "rate", "", "ceiling on PATCHes sent, `N/DURATION` such as 100/20s or 5/s (default: the resource's documented Intune write limit, 100/20s)")
 	f.IntVar(&opts.MaxAttempts, "max-attempts", batch.DefaultMaxAttempts, "sends of a row before a 5xx or a lost answer makes it failed; 429s do not count")
+	f.StringVar(&opts.Rows, "rows", "", "process only data rows `A-B` of the file (1-based, both included; A- runs to the end)")
+	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), always (a bar) or never")
+	f.DurationVar(&opts.Interval, "progress-interval", 10*time.Second, "how often progress is logged when not shown as a bar")
+	f.StringVar(&opts.Summary, "summary", "", "also write the run's summary as JSON to `PATH`, for monitoring")
 	f.BoolVar(&opts.NoThrottle, "emulator-no-throttle", false, "with --emulator: turn off its Intune write limits (and, without --rate, graphbatch's own ceiling), for large local runs")
 	opts.SignIn.addFlags(cmd)
 	opts.Log.addFlags(cmd)
@@ -113,6 +123,10 @@ func (o *updateOptions) check() error {
 		return usagef("--concurrency must be at least 1, not %d", o.Concurrency)
 	case o.Limit < 0:
 		return usagef("--limit must not be negative")
+	case o.Progress != "auto" && o.Progress != "always" && o.Progress != "never":
+		return usagef("--progress must be auto, always or never, not %q", o.Progress)
+	case o.Interval <= 0:
+		return usagef("--progress-interval must be positive")
 	case o.Resume && o.Overwrite:
 		return usagef("--resume and --overwrite cannot be used together: --resume continues the results file, --overwrite starts it over")
 	case o.MaxAttempts < 1:
@@ -131,7 +145,8 @@ func (o *updateOptions) check() error {
 }
 
 func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
-	log, err := opts.Log.logger(std)
+	logs := &swapWriter{w: std.Err}
+	log, err := opts.Log.logger(std, logs)
 	if err != nil {
 		return err
 	}
@@ -144,6 +159,10 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 		return &usageError{err}
 	}
 	if err := opts.check(); err != nil {
+		return err
+	}
+	rowRange, err := parseRows(opts.Rows)
+	if err != nil {
 		return err
 	}
 	schema := graph.NewSchema(res, v)
@@ -177,21 +196,34 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 		BatchSize:   opts.BatchSize,
 		Concurrency: opts.Concurrency,
 		Limit:       opts.Limit,
+		Rows:        rowRange,
 		MaxAttempts: opts.MaxAttempts,
 		DryRun:      opts.DryRun,
 		Pacer:       batch.NewPacer(rate),
+		Stats:       new(batch.Stats),
 		Log:         log,
 		History:     history,
 		Stop:        ctx.Done(),
 	}
 	log.Debug().Str("resource", res.Name).Str("apiVersion", string(v)).Str("in", opts.In).Str("out", opts.Out).Stringer("rate", rate).Msg("starting")
+	start := time.Now()
+	prog := newProgress(cfg.Stats, cfg.Pacer, opts.DryRun)
+	go opts.countRows(prog, rowRange)
+	stopProgress := opts.showProgress(prog, std, logs, log)
 	hard, cancelHard := hardContext(ctx, std.Abort)
 	defer cancelHard()
 	sum, runErr := batch.Run(hard, rows, journal, send, cfg)
+	stopProgress()
 	if err := journal.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
-	printSummary(std.Err, sum, opts, runErr)
+	summary := newRunSummary(opts, sum, start, runErr)
+	summary.print(std.Err)
+	if opts.Summary != "" {
+		if err := summary.write(opts.Summary); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
 	if runErr != nil {
 		return runErr
 	}
@@ -199,6 +231,70 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 		return errRowsFailed
 	}
 	return nil
+}
+
+// showProgress starts the progress display --progress asks for and
+// returns how to stop it: a bar on a terminal, with log lines printed
+// above it, or a log line every --progress-interval.
+func (o *updateOptions) showProgress(prog *progress, std streams, logs *swapWriter, log zerolog.Logger) (stop func()) {
+	switch {
+	case o.Progress == "never":
+		return func() {}
+	case o.Progress == "always" || std.ErrIsTerminal:
+		var opts []mpb.ContainerOption
+		if !std.ErrIsTerminal {
+			opts = append(opts, mpb.WithAutoRefresh())
+		}
+		b := newBar(prog, std.Err, opts...)
+		logs.set(b)
+		return func() {
+			b.finish()
+			logs.set(std.Err)
+		}
+	}
+	return logLines(prog, log, o.Interval)
+}
+
+// countRows counts the input's rows for the progress display, when the
+// input is a file that can be read twice.
+func (o *updateOptions) countRows(prog *progress, r batch.RowRange) {
+	if o.In == "-" {
+		return
+	}
+	f, err := os.Open(o.In)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	n, ok, err := csvio.CountRows(f)
+	if !ok || err != nil {
+		return
+	}
+	if r.Last > 0 {
+		n = min(n, r.Last)
+	}
+	n = max(n-(max(r.First, 1)-1), 0)
+	if o.Limit > 0 {
+		n = min(n, o.Limit)
+	}
+	prog.total.Store(int64(n))
+}
+
+// parseRows parses --rows A-B.
+func parseRows(s string) (batch.RowRange, error) {
+	if s == "" {
+		return batch.RowRange{}, nil
+	}
+	a, b, ok := strings.Cut(s, "-")
+	first, err1 := strconv.Atoi(strings.TrimSpace(a))
+	last, err2 := 0, error(nil)
+	if strings.TrimSpace(b) != "" {
+		last, err2 = strconv.Atoi(strings.TrimSpace(b))
+	}
+	if !ok || err1 != nil || err2 != nil || first < 1 || (last != 0 && last < first) {
+		return batch.RowRange{}, usagef("--rows %q: want A-B with 1 ≤ A ≤ B, such as 100-199, or A- for A to the end", s)
+	}
+	return batch.RowRange{First: first, Last: last}, nil
 }
 
 // drainTimeout bounds how long envelopes in flight may take to finish
@@ -306,38 +402,6 @@ func openInput(path string, stdin io.Reader) (io.ReadCloser, error) {
 	return os.Open(path)
 }
 
-func printSummary(w io.Writer, s batch.Summary, opts *updateOptions, runErr error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d rows in %s:", s.Read, s.Duration.Round(time.Millisecond))
-	switch {
-	case opts.DryRun:
-		fmt.Fprintf(&b, " %d valid, %d invalid", s.Valid, s.Invalid)
-	case s.Skipped > 0:
-		fmt.Fprintf(&b, " %d updated (%d of them in earlier runs), %d failed, %d invalid", s.Updated+s.Skipped, s.Skipped, s.Failed, s.Invalid)
-	default:
-		fmt.Fprintf(&b, " %d updated, %d failed, %d invalid", s.Updated, s.Failed, s.Invalid)
-	}
-	fmt.Fprintf(&b, "\nresults: %s\n", opts.Out)
-	if errors.Is(runErr, batch.ErrInterrupted) || errors.Is(runErr, context.Canceled) {
-		fmt.Fprintf(&b, "interrupted: %d rows have no outcome yet. To continue:\n  %s\n", s.Read-s.Skipped-s.Done(), resumeCommand(opts))
-	}
-	_, _ = io.WriteString(w, b.String())
-}
-
-// resumeCommand is the command line that continues this run.
-func resumeCommand(opts *updateOptions) string {
-	args := []string{"graphbatch", "update", opts.Resource, "--in", opts.In, "--out", opts.Out, "--resume"}
-	if opts.APIVersion != string(graph.V1) {
-		args = append(args, "--api-version", opts.APIVersion)
-	}
-	for i, a := range args {
-		if strings.ContainsAny(a, " \t'\"$") {
-			args[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-	}
-	return strings.Join(args, " ") + " [your other flags]"
-}
-
 // logOptions are the logging flags shared by every command.
 type logOptions struct {
 	Format string
@@ -349,18 +413,17 @@ func (l *logOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&l.Level, "log-level", "info", "log level: debug, info, warn or error")
 }
 
-// logger returns the zerolog logger the flags ask for, writing to stderr.
-func (l *logOptions) logger(std streams) (zerolog.Logger, error) {
+// logger returns the zerolog logger the flags ask for, writing to w
+// (stderr, or above a progress bar).
+func (l *logOptions) logger(std streams, w io.Writer) (zerolog.Logger, error) {
 	level, err := zerolog.ParseLevel(l.Level)
 	if err != nil || l.Level == "" {
 		return zerolog.Logger{}, usagef("--log-level must be debug, info, warn or error, not %q", l.Level)
 	}
-	var w io.Writer
 	switch {
 	case l.Format == "json", l.Format == "auto" && !std.ErrIsTerminal:
-		w = std.Err
 	case l.Format == "console", l.Format == "auto":
-		w = zerolog.ConsoleWriter{Out: std.Err, NoColor: !std.ErrIsTerminal, TimeFormat: time.TimeOnly}
+		w = zerolog.ConsoleWriter{Out: w, NoColor: !std.ErrIsTerminal, TimeFormat: time.TimeOnly}
 	default:
 		return zerolog.Logger{}, usagef("--log-format must be auto, json or console, not %q", l.Format)
 	}

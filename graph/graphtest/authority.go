@@ -52,9 +52,10 @@ type Authority struct {
 // authority is the emulator's signing state.
 type authority struct {
 	Authority
-	key           []byte    // signs issued tokens
-	revokedBefore time.Time // tokens issued before this are refused
-	batches       int       // $batch requests seen, for RevokeAt
+	key     []byte // signs issued tokens
+	issued  int    // tokens issued so far; each token carries its number
+	revoked int    // tokens numbered up to this are refused
+	batches int    // $batch requests seen, for RevokeAt
 }
 
 func newAuthority(a *Authority) *authority {
@@ -168,23 +169,25 @@ func (s *Server) issue(w http.ResponseWriter, app string) {
 func (s *Server) token(app string) (string, time.Time) {
 	a := s.auth
 	now := time.Now()
+	s.mu.Lock()
+	s.counters.TokensIssued++
+	a.issued++
+	seq := a.issued
+	s.mu.Unlock()
 	claims, _ := json.Marshal(map[string]any{
-		"aud":    "https://graph.microsoft.com",
-		"iss":    "https://sts.graphtest/" + a.Tenant + "/",
-		"appid":  app,
-		"tid":    a.Tenant,
-		"roles":  a.Roles,
-		"iat":    now.Unix(),
-		"nbf":    now.Unix(),
-		"exp":    now.Add(a.TokenLifetime).Unix(),
-		"iat_ns": now.UnixNano(),
-		"jti":    uuid.NewString(),
+		"aud":   "https://graph.microsoft.com",
+		"iss":   "https://sts.graphtest/" + a.Tenant + "/",
+		"appid": app,
+		"tid":   a.Tenant,
+		"roles": a.Roles,
+		"iat":   now.Unix(),
+		"nbf":   now.Unix(),
+		"exp":   now.Add(a.TokenLifetime).Unix(),
+		"seq":   seq,
+		"jti":   uuid.NewString(),
 	})
 	head := b64(`{"alg":"HS256","typ":"JWT"}`)
 	body := head + "." + b64(string(claims))
-	s.mu.Lock()
-	s.counters.TokensIssued++
-	s.mu.Unlock()
 	return body + "." + a.sign(body), now.Add(a.ExpiresIn)
 }
 
@@ -210,14 +213,14 @@ func (a *authority) checkToken(r *http.Request, now time.Time) (msg string, expi
 	}
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	var c struct {
-		Exp   int64 `json:"exp"`
-		IatNS int64 `json:"iat_ns"`
+		Exp int64 `json:"exp"`
+		Seq int   `json:"seq"`
 	}
 	_ = json.Unmarshal(payload, &c)
 	if !now.Before(time.Unix(c.Exp, 0)) {
 		return "Lifetime validation failed, the token is expired.", true
 	}
-	if time.Unix(0, c.IatNS).Before(a.revokedBefore) {
+	if c.Seq <= a.revoked {
 		return "Continuous access evaluation resulted in challenge: the token was revoked.", true
 	}
 	return "", false
@@ -230,9 +233,9 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	s.mu.Lock()
-	if s.auth.RevokeAt > 0 && r.URL.Path != "" && strings.HasSuffix(r.URL.Path, "/$batch") {
+	if s.auth.RevokeAt > 0 && strings.HasSuffix(r.URL.Path, "/$batch") {
 		if s.auth.batches++; s.auth.batches == s.auth.RevokeAt {
-			s.auth.revokedBefore = time.Now()
+			s.auth.revoked = s.auth.issued
 		}
 	}
 	msg, expired := s.auth.checkToken(r, time.Now())
@@ -258,7 +261,7 @@ func (s *Server) RevokeTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.auth != nil {
-		s.auth.revokedBefore = time.Now()
+		s.auth.revoked = s.auth.issued
 	}
 }
 

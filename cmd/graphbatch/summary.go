@@ -1,0 +1,163 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/graphbatch/graphbatch/batch"
+	"github.com/graphbatch/graphbatch/graph"
+)
+
+// runSummary is the summary of one update run, as --summary writes it for
+// monitoring. Row counts take earlier resumed runs into account.
+type runSummary struct {
+	Resource        string    `json:"resource"`
+	APIVersion      string    `json:"apiVersion"`
+	Input           string    `json:"input"`
+	Results         string    `json:"results"`
+	DryRun          bool      `json:"dryRun"`
+	StartedAt       time.Time `json:"startedAt"`
+	FinishedAt      time.Time `json:"finishedAt"`
+	DurationSeconds float64   `json:"durationSeconds"`
+	Rows            rowCounts `json:"rows"`
+	RowsPerSecond   float64   `json:"rowsPerSecond"`
+	Envelopes       int64     `json:"envelopes"` // $batch requests sent
+	Sends           int64     `json:"sends"`     // items sent, resends included
+	Retries         int64     `json:"retries"`   // items sent again
+	Throttled       int64     `json:"throttled"` // items answered 429
+	Faults          int64     `json:"faults"`    // items answered 5xx or lost
+	Status          string    `json:"status"`    // completed, rowsFailed, interrupted or fatal
+	ExitCode        int       `json:"exitCode"`  //
+	Error           string    `json:"error,omitempty"`
+	ResumeCommand   string    `json:"resumeCommand,omitempty"`
+}
+
+type rowCounts struct {
+	Read           int64 `json:"read"`           // data rows read in this run
+	Updated        int64 `json:"updated"`        // in this run and earlier ones
+	UpdatedEarlier int64 `json:"updatedEarlier"` // of those, in earlier runs (skipped now)
+	Failed         int64 `json:"failed"`
+	Invalid        int64 `json:"invalid"`
+	Valid          int64 `json:"valid"`
+	Unfinished     int64 `json:"unfinished"` // read but left without an outcome by an interruption
+}
+
+func newRunSummary(opts *updateOptions, sum batch.Summary, start time.Time, runErr error) runSummary {
+	code := exitCode(runErr)
+	if runErr == nil && sum.Failed+sum.Invalid > 0 {
+		code = exitRowsFailed
+	}
+	s := runSummary{
+		Resource:        opts.Resource,
+		APIVersion:      opts.APIVersion,
+		Input:           opts.In,
+		Results:         opts.Out,
+		DryRun:          opts.DryRun,
+		StartedAt:       start.UTC(),
+		FinishedAt:      time.Now().UTC(),
+		DurationSeconds: float64(sum.Duration.Milliseconds()) / 1000,
+		Rows: rowCounts{
+			Read:           sum.Read,
+			Updated:        sum.Updated + sum.Skipped,
+			UpdatedEarlier: sum.Skipped,
+			Failed:         sum.Failed,
+			Invalid:        sum.Invalid,
+			Valid:          sum.Valid,
+			Unfinished:     sum.Read - sum.Skipped - sum.Done(),
+		},
+		Envelopes: sum.Envelopes,
+		Sends:     sum.Sends,
+		Retries:   sum.Resends,
+		Throttled: sum.Throttled,
+		Faults:    sum.Faults,
+		ExitCode:  code,
+	}
+	if secs := sum.Duration.Seconds(); secs > 0 {
+		s.RowsPerSecond = round1(float64(sum.Done()) / secs)
+	}
+	switch code {
+	case exitOK:
+		s.Status = "completed"
+	case exitRowsFailed:
+		s.Status = "rowsFailed"
+	case exitInterrupted:
+		s.Status = "interrupted"
+		s.ResumeCommand = resumeCommand(opts)
+	default:
+		s.Status = "fatal"
+	}
+	if runErr != nil && !errors.Is(runErr, batch.ErrInterrupted) {
+		s.Error = runErr.Error()
+	}
+	return s
+}
+
+// print writes the summary for a person.
+func (s runSummary) print(w io.Writer) {
+	var b strings.Builder
+	r := s.Rows
+	fmt.Fprintf(&b, "\n%s in %s (%.1f rows/s):", plural(r.Read, "row"), time.Duration(s.DurationSeconds*float64(time.Second)), s.RowsPerSecond)
+	switch {
+	case s.DryRun:
+		fmt.Fprintf(&b, " %d valid, %d invalid\n", r.Valid, r.Invalid)
+	case r.UpdatedEarlier > 0:
+		fmt.Fprintf(&b, " %d updated (%d in earlier runs), %d failed, %d invalid\n", r.Updated, r.UpdatedEarlier, r.Failed, r.Invalid)
+	default:
+		fmt.Fprintf(&b, " %d updated, %d failed, %d invalid\n", r.Updated, r.Failed, r.Invalid)
+	}
+	if !s.DryRun && s.Envelopes > 0 {
+		fmt.Fprintf(&b, "  %d $batch requests, %d items sent (%d again); %d answered 429 (throttled), %d answered 5xx or lost\n",
+			s.Envelopes, s.Sends, s.Retries, s.Throttled, s.Faults)
+	}
+	fmt.Fprintf(&b, "  results: %s\n", s.Results)
+	switch s.Status {
+	case "interrupted":
+		fmt.Fprintf(&b, "Interrupted: %d rows read have no outcome yet, and the rest of the file was not read. To continue:\n  %s\n", r.Unfinished, s.ResumeCommand)
+	case "rowsFailed":
+		if s.DryRun {
+			fmt.Fprintf(&b, "%s invalid: the errorMessage column says why.\n", plural(r.Invalid, "row"))
+		} else {
+			fmt.Fprintf(&b, "%s failed and %d invalid: the errorMessage column says why. Fix them and run again with --resume to send only the rows not yet updated.\n", plural(r.Failed, "row"), r.Invalid)
+		}
+	}
+	_, _ = io.WriteString(w, b.String())
+}
+
+// write writes the summary as JSON to path.
+func (s runSummary) write(path string) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--summary: %w", err)
+	}
+	return nil
+}
+
+// resumeCommand is the command line that continues this run.
+func resumeCommand(opts *updateOptions) string {
+	args := []string{"graphbatch", "update", opts.Resource, "--in", opts.In, "--out", opts.Out, "--resume"}
+	if opts.APIVersion != string(graph.V1) {
+		args = append(args, "--api-version", opts.APIVersion)
+	}
+	for i, a := range args {
+		if strings.ContainsAny(a, " \t'\"$") {
+			args[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(args, " ") + " [your other flags]"
+}
+
+// plural returns "1 row", "2 rows".
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
