@@ -196,6 +196,8 @@ type pipeline struct {
 	results    chan csvio.Result
 	writerDone chan struct{} // closed when write returns
 	problems   int           // invalid or failed rows seen by the writer
+
+	throttleLogged atomic.Int64 // the pacer's wait logged last, Unix ns
 }
 
 // emit hands an outcome to the writer. If the writer has stopped, the run

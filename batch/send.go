@@ -226,20 +226,26 @@ func (p *pipeline) finish(it *item, o csvio.Outcome, status int, ge *graph.Error
 	p.locks.unlock(it)
 }
 
-// logThrottle logs one line for an envelope with throttled items, with the
-// longest wait Graph asked for and when sending resumes.
+// logThrottle logs one line per throttle episode: the first envelope whose
+// 429 pushes the pacer's wait half a second or more past the last one
+// logged. It tells the longest wait asked and the pacer's rate.
 func (p *pipeline) logThrottle(nx *next, res *graph.BatchResult) {
 	if len(nx.throttled) == 0 {
 		return
 	}
-	e := p.cfg.Log.Info().Int("items", len(nx.throttled)).Float64("retryAfterSeconds", slices.Max(nx.throttled).Seconds()).Time("resumeAt", p.cfg.Pacer.ThrottledUntil())
+	until := p.cfg.Pacer.ThrottledUntil().UnixNano()
+	last := p.throttleLogged.Load()
+	if until-last < int64(500*time.Millisecond) || !p.throttleLogged.CompareAndSwap(last, until) {
+		return
+	}
+	e := p.cfg.Log.Info().Int("items", len(nx.throttled)).Float64("waitSeconds", slices.Max(nx.throttled).Seconds())
 	if n, per := p.cfg.Pacer.Limit(); n > 0 {
 		e = e.Str("rate", fmt.Sprintf("%d/%s", n, per))
 	}
 	if res != nil {
 		e = e.Str("clientRequestId", res.ClientRequestID)
 	}
-	e.Msg("throttled by Graph (429): waiting as asked")
+	e.Msg("throttled by Graph (429): all workers wait as asked")
 }
 
 func (p *pipeline) logEnvelope(items []*item, res *graph.BatchResult, err error, took time.Duration) {

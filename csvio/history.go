@@ -47,79 +47,131 @@ func ReadHistory(r io.Reader) (*History, int64, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	h := NewHistory()
 	header, err := br.ReadSlice('\n')
-	if len(header) == 0 && errors.Is(err, io.EOF) {
-		return h, 0, nil
-	}
-	if err != nil || string(bytes.TrimRight(header, "\r\n")) != ResultHeader {
-		if errors.Is(err, io.EOF) && len(header) < len(ResultHeader) && ResultHeader[:len(header)] == string(header) {
-			return h, 0, nil // a header torn by a crash in the first write
-		}
+	switch {
+	case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull):
+		return nil, 0, err
+	case errors.Is(err, io.EOF) && len(header) <= len(ResultHeader) && ResultHeader[:len(header)] == string(header):
+		return h, 0, nil // empty, or a header torn by a crash in the first write
+	case err != nil || string(bytes.TrimRight(header, "\r\n")) != ResultHeader:
 		return nil, 0, fmt.Errorf("%w: the first line is not %s", ErrNotResults, ResultHeader)
 	}
-	end := int64(len(header))
-	for line := 2; ; line++ {
-		rec, n, err := readRecord(br)
+	end, line := int64(len(header)), 2
+	rd := recordReader{br: br}
+	for {
+		rec, n, lines, err := rd.next()
 		if errors.Is(err, io.EOF) { // the end, or a torn record without its newline
 			return h, end, nil
 		}
 		if err != nil {
+			var fe formatError // declared here: taking its address makes it escape
+			if errors.As(err, &fe) {
+				return nil, 0, fmt.Errorf("%w: line %d: %v", ErrNotResults, line, err)
+			}
 			return nil, 0, err
 		}
 		if err := h.add(rec); err != nil {
 			return nil, 0, fmt.Errorf("%w: line %d: %v", ErrNotResults, line, err)
 		}
 		end += int64(n)
+		line += lines
 	}
 }
 
-// readRecord returns the first four fields of the next record, and its
-// length in bytes with its newline. Most records have no quotes and are
-// split by hand without copying: the fields are valid until the next read.
-// Quoted ones, which may span lines, go through encoding/csv. A record
-// without a final newline gives io.EOF.
-func readRecord(br *bufio.Reader) ([4][]byte, int, error) {
-	var rec [4][]byte
-	line, err := br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) || (err == nil && bytes.IndexByte(line, '"') >= 0) {
-		return readQuoted(br, line, err)
+// formatError says a record is not a results line.
+type formatError string
+
+func (e formatError) Error() string { return string(e) }
+
+// maxTorn is the longest torn tail ReadHistory cuts off: more than one
+// write of the Writer can leave. An open quote running further is damage
+// in the middle of the file, which must not cost the lines after it.
+const maxTorn = 4 << 20
+
+// recordReader reads the records of a results file, one at a time.
+type recordReader struct {
+	br  *bufio.Reader
+	buf []byte // a record that spans buffer reads or lines
+}
+
+// next returns the first four fields of the next record (valid until the
+// next call), its length in bytes with its newline, and how many lines it
+// spans. A record without its final newline gives io.EOF.
+func (rr *recordReader) next() (rec [4][]byte, n, lines int, err error) {
+	line, err := rr.br.ReadSlice('\n')
+	quotes := bytes.Count(line, []byte{'"'})
+	if err == nil && quotes == 0 {
+		rec, err = split(line, false)
+		return rec, len(line), 1, err
+	}
+	// A record with quotes, or longer than the buffer: gather its lines
+	// until its quotes balance.
+	rr.buf = append(rr.buf[:0], line...)
+	for errors.Is(err, bufio.ErrBufferFull) || (err == nil && quotes%2 == 1) {
+		if len(rr.buf) > maxTorn && quotes%2 == 1 {
+			return rec, 0, 0, formatError("a quote opens and never closes")
+		}
+		line, err = rr.br.ReadSlice('\n')
+		quotes += bytes.Count(line, []byte{'"'})
+		rr.buf = append(rr.buf, line...)
 	}
 	if err != nil {
-		return rec, 0, err // io.EOF, whether or not a torn line was read
-	}
-	n := len(line)
-	for i := range rec {
-		j := bytes.IndexByte(line, ',')
-		if j < 0 {
-			return rec, 0, fmt.Errorf("has %d fields, want 11", i+1)
+		if errors.Is(err, io.EOF) && len(rr.buf) > maxTorn && quotes%2 == 1 {
+			return rec, 0, 0, formatError("a quote opens and never closes")
 		}
-		rec[i], line = line[:j], line[j+1:]
+		return rec, 0, 0, err // io.EOF: a torn record
 	}
-	return rec, n, nil
+	rec, err = split(rr.buf, quotes > 0)
+	return rec, len(rr.buf), bytes.Count(rr.buf, []byte{'\n'}), err
 }
 
-// readQuoted finishes a record whose first line, first, holds quotes or is
-// very long: it reads lines until the quotes balance, then parses them.
-func readQuoted(br *bufio.Reader, first []byte, err error) ([4][]byte, int, error) {
+// split returns the first four fields of the record b (with its newline),
+// checking it has 11. The keys are split by hand unless quoted.
+func split(b []byte, quoted bool) ([4][]byte, error) {
 	var rec [4][]byte
-	buf := append([]byte(nil), first...)
-	for err != nil || bytes.Count(buf, []byte{'"'})%2 == 1 || buf[len(buf)-1] != '\n' {
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return rec, 0, err // io.EOF inside an open quote: a torn record
+	rest := b
+	for i := range rec {
+		j := bytes.IndexByte(rest, ',')
+		if j < 0 || (quoted && bytes.IndexByte(rest[:j], '"') >= 0) {
+			return parseQuoted(b)
 		}
-		var more []byte
-		more, err = br.ReadSlice('\n')
-		buf = append(buf, more...)
+		rec[i], rest = rest[:j], rest[j+1:]
 	}
-	c := csv.NewReader(bytes.NewReader(buf))
+	commas := bytes.Count(rest, []byte{','})
+	if quoted {
+		commas = commasOutsideQuotes(rest)
+	}
+	if fields := 4 + commas + 1; fields != 11 {
+		return rec, formatError(fmt.Sprintf("has %d fields, want 11", fields))
+	}
+	return rec, nil
+}
+
+func commasOutsideQuotes(b []byte) int {
+	n, quoted := 0, false
+	for _, c := range b {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			n++
+		}
+	}
+	return n
+}
+
+// parseQuoted parses a record whose keys are quoted, with encoding/csv.
+func parseQuoted(b []byte) ([4][]byte, error) {
+	var rec [4][]byte
+	c := csv.NewReader(bytes.NewReader(b))
 	c.FieldsPerRecord = 11
-	fields, perr := c.Read()
-	if perr != nil {
-		return rec, 0, perr
+	fields, err := c.Read()
+	if err != nil {
+		return rec, formatError(err.Error())
 	}
 	for i := range rec {
 		rec[i] = []byte(fields[i])
 	}
-	return rec, len(buf), nil
+	return rec, nil
 }
 
 // add records one results line: row, policyId, id, outcome.
@@ -186,6 +238,9 @@ func fingerprint[T string | []byte](policyID, id T) byte {
 
 // Updated reports whether row's last recorded outcome is updated.
 func (h *History) Updated(row int) bool {
+	if row < 1 {
+		return false
+	}
 	pg := h.page(row, false)
 	i := row % pageRows
 	return pg != nil && pg.updated[i/64]&(1<<(i%64)) != 0
@@ -197,6 +252,9 @@ func (h *History) Updated(row int) bool {
 // changed. One byte per row lets a wrong row through 1 time in 255; a
 // changed input has many wrong rows, and the first one caught stops it.
 func (h *History) Match(row int, policyID, id string) bool {
+	if row < 1 {
+		return true
+	}
 	pg := h.page(row, false)
 	if pg == nil || pg.prints[row%pageRows] == 0 {
 		return true

@@ -80,8 +80,9 @@ func NewReader(r io.Reader, h Header) (*Reader, error) {
 	}
 	c := csv.NewReader(br)
 	c.Comma = comma
-	c.FieldsPerRecord = -1 // rows of a different width become invalid rows, not a stop
-	c.ReuseRecord = true   // Read copies the fields it keeps
+	c.FieldsPerRecord = -1             // rows of a different width become invalid rows, not a stop
+	c.ReuseRecord = true               // Read copies the fields it keeps
+	c.TrimLeadingSpace = comma != '\t' // `a, "b, c"`; with TABs it would eat empty cells
 	rd := &Reader{Comma: comma, csv: c, width: len(h.Columns), skipped: skipped}
 	header, err := c.Read()
 	if errors.Is(err, io.EOF) {
