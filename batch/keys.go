@@ -10,7 +10,18 @@ import (
 type entityKey struct{ policyID, id string }
 
 func keyOf(policyID, id string) entityKey {
-	return entityKey{strings.ToLower(policyID), strings.ToLower(id)}
+	return entityKey{lower(policyID), lower(id)}
+}
+
+// lower is strings.ToLower for keys, faster for the usual GUID that has no
+// upper case letter: it returns s itself then.
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 // keyLocks keeps rows for one entity out of flight at the same time, in

@@ -63,8 +63,8 @@ type Pacer struct {
 	rate      Rate          // the ceiling; N == 0 means none
 	window    time.Duration // rate.Per widened by windowSlack
 	limit     float64       // items allowed per window now, 1 ≤ limit ≤ rate.N
-	granted   []event       // sends in the current window, oldest first
-	admitted  []event       // items answered without a 429, by send time, for the last two windows
+	granted   events        // sends in the current window, oldest first
+	admitted  events        // items answered without a 429, by send time (about in order), for the last two windows
 	notBefore time.Time     // no send before this: the latest Retry-After
 	steadyAt  time.Time     // the last 429, or the last climb: the limit climbs a window after it
 
@@ -116,49 +116,50 @@ func (p *Pacer) tryAcquire(want int, now time.Time) (int, time.Duration) {
 	}
 	p.expire(now)
 	p.adapt(now)
-	free := int(p.limit) - total(p.granted)
+	free := int(p.limit) - p.granted.sum
 	if free < 1 {
 		return 0, p.freeAt(int(p.limit)).Sub(now)
 	}
 	n := min(want, free)
-	p.granted = append(p.granted, event{now, n})
+	p.granted.push(now, n)
 	return n, 0
 }
 
 // expire forgets sends that have left the window, and admitted items older
 // than two windows.
 func (p *Pacer) expire(now time.Time) {
-	p.granted = dropBefore(p.granted, now.Add(-p.window))
-	keep := p.admitted[:0]
-	for _, e := range p.admitted {
-		if e.at.After(now.Add(-2 * p.window)) {
-			keep = append(keep, e)
-		}
-	}
-	p.admitted = keep
+	p.granted.dropThrough(now.Add(-p.window))
+	p.admitted.dropThrough(now.Add(-2 * p.window))
 }
 
-func dropBefore(evs []event, cutoff time.Time) []event {
+// events is a queue of counted events with their running sum, so that a
+// pacer at thousands of envelopes a second does not add up its window
+// each time.
+type events struct {
+	q   []event
+	sum int
+}
+
+func (e *events) push(at time.Time, n int) {
+	e.q = append(e.q, event{at, n})
+	e.sum += n
+}
+
+// dropThrough drops events from the front up to and including cutoff.
+func (e *events) dropThrough(cutoff time.Time) {
 	i := 0
-	for i < len(evs) && !evs[i].at.After(cutoff) {
+	for i < len(e.q) && !e.q[i].at.After(cutoff) {
+		e.sum -= e.q[i].n
 		i++
 	}
-	return evs[i:]
-}
-
-func total(evs []event) int {
-	n := 0
-	for _, e := range evs {
-		n += e.n
-	}
-	return n
+	e.q = e.q[i:]
 }
 
 // freeAt returns when a slot frees under limit: when enough of the oldest
 // grants leave the window.
 func (p *Pacer) freeAt(limit int) time.Time {
-	over := total(p.granted) - limit // grants to expire before one slot is free
-	for _, e := range p.granted {
+	over := p.granted.sum - limit // grants to expire before one slot is free
+	for _, e := range p.granted.q {
 		over -= e.n
 		if over < 0 {
 			return e.at.Add(p.window)
@@ -194,7 +195,7 @@ const burstSpan = time.Second
 func (p *Pacer) admittedAround(t time.Time) int {
 	from, to := t.Add(-p.rate.Per), t.Add(burstSpan)
 	n := 0
-	for _, e := range p.admitted {
+	for _, e := range p.admitted.q {
 		if e.at.After(from) && !e.at.After(to) {
 			n += e.n
 		}
@@ -227,7 +228,7 @@ func (p *Pacer) Admitted(n int, sentAt time.Time) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.admitted = append(p.admitted, event{sentAt, n})
+	p.admitted.push(sentAt, n)
 }
 
 // ThrottledUntil returns when the latest Retry-After ends; a time in the

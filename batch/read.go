@@ -4,17 +4,20 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strconv"
 	"time"
 
 	"github.com/graphbatch/graphbatch/csvio"
 	"github.com/graphbatch/graphbatch/graph"
 )
 
+// readBurst is how many outcomes the reader gathers before handing them to
+// the writer.
+const readBurst = 256
+
 // item is one valid row on its way to Graph.
 type item struct {
 	row      int
-	reqID    string // the $batch item id: the row number, unique in any envelope
+	reqID    string // the $batch item id: the row number, set when sent
 	policyID string
 	id       string
 	key      entityKey
@@ -31,6 +34,18 @@ type item struct {
 // without error, when ctx is done.
 func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- *item) error {
 	defer close(items)
+	var (
+		outcomes []csvio.Result // recorded a burst at a time: a million rows of a dry run are a million outcomes
+		scratch  []byte         // a dry run's PATCH bodies, built to validate and thrown away
+		now      = time.Now()   // the finishedAt of a burst's outcomes
+	)
+	record := func(r csvio.Result) {
+		if outcomes = append(outcomes, r); len(outcomes) == readBurst {
+			p.emit(outcomes...)
+			outcomes, now = nil, time.Now()
+		}
+	}
+	defer func() { p.emit(outcomes...) }()
 	for seen := 0; p.cfg.Limit == 0 || seen < p.cfg.Limit; {
 		if ctx.Err() != nil {
 			return nil
@@ -55,7 +70,7 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- *item) 
 		seen++
 		p.stats.Read.Add(1)
 		if rowErr != nil {
-			p.emit(invalid(rowErr.Row, "", "", rowErr.Err))
+			record(invalid(rowErr.Row, "", "", rowErr.Err, now))
 			continue
 		}
 		if h := p.cfg.History; h != nil {
@@ -67,12 +82,19 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- *item) 
 				continue
 			}
 		}
-		it, res := p.validate(row)
+		if p.cfg.DryRun {
+			var err error
+			if scratch, err = p.cfg.Schema.Validate(scratch[:0], row.Fields[0], row.Fields[1], row.Fields[2:]); err != nil {
+				record(invalid(row.Num, row.Fields[0], row.Fields[1], err, now))
+			} else {
+				record(csvio.Result{Row: row.Num, PolicyID: row.Fields[0], ID: row.Fields[1], Outcome: csvio.Valid, FinishedAt: now})
+			}
+			continue
+		}
+		it, res := p.validate(row, now)
 		switch {
 		case res != nil:
-			p.emit(*res)
-		case p.cfg.DryRun:
-			p.emit(csvio.Result{Row: row.Num, PolicyID: it.policyID, ID: it.id, Outcome: csvio.Valid, FinishedAt: time.Now()})
+			record(*res)
 		default:
 			select {
 			case items <- it:
@@ -85,16 +107,15 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- *item) 
 }
 
 // validate returns the item for row, or the invalid outcome that replaces it.
-func (p *pipeline) validate(row csvio.Row) (*item, *csvio.Result) {
+func (p *pipeline) validate(row csvio.Row, now time.Time) (*item, *csvio.Result) {
 	policyID, id := row.Fields[0], row.Fields[1]
 	patch, err := p.cfg.Schema.NewPatch(policyID, id, row.Fields[2:])
 	if err != nil {
-		r := invalid(row.Num, policyID, id, err)
+		r := invalid(row.Num, policyID, id, err, now)
 		return nil, &r
 	}
 	return &item{
 		row:      row.Num,
-		reqID:    strconv.Itoa(row.Num),
 		policyID: policyID,
 		id:       id,
 		key:      keyOf(policyID, id),
@@ -102,13 +123,13 @@ func (p *pipeline) validate(row csvio.Row) (*item, *csvio.Result) {
 	}, nil
 }
 
-func invalid(row int, policyID, id string, err error) csvio.Result {
+func invalid(row int, policyID, id string, err error, at time.Time) csvio.Result {
 	return csvio.Result{
 		Row:          row,
 		PolicyID:     policyID,
 		ID:           id,
 		Outcome:      csvio.Invalid,
 		ErrorMessage: err.Error(),
-		FinishedAt:   time.Now(),
+		FinishedAt:   at,
 	}
 }

@@ -140,7 +140,7 @@ func Run(ctx context.Context, src rowReader, dst resultWriter, send sender, cfg 
 		send:       send,
 		stats:      cfg.Stats,
 		locks:      newKeyLocks(),
-		results:    make(chan csvio.Result, 1024),
+		results:    make(chan []csvio.Result, 32),
 		writerDone: make(chan struct{}),
 	}
 	parent := ctx
@@ -193,43 +193,51 @@ type pipeline struct {
 	send       sender
 	stats      *Stats
 	locks      *keyLocks
-	results    chan csvio.Result
-	writerDone chan struct{} // closed when write returns
-	problems   int           // invalid or failed rows seen by the writer
+	results    chan []csvio.Result // outcomes, a burst at a time
+	writerDone chan struct{}       // closed when write returns
+	problems   int                 // invalid or failed rows seen by the writer
 
 	throttleLogged atomic.Int64 // the pacer's wait logged last, Unix ns
 }
 
-// emit hands an outcome to the writer. If the writer has stopped, the run
-// is failing and the outcome is dropped: what cannot be recorded is lost to
-// --resume, which sends the row again.
-func (p *pipeline) emit(r csvio.Result) {
+// emit hands outcomes to the writer. If the writer has stopped, the run is
+// failing and the outcomes are dropped: what cannot be recorded is lost
+// to --resume, which sends the rows again.
+func (p *pipeline) emit(rs ...csvio.Result) {
+	if len(rs) == 0 {
+		return
+	}
 	select {
-	case p.results <- r:
+	case p.results <- rs:
 	case <-p.writerDone:
 	}
 }
 
-// write owns dst. It hands outcomes to dst as they come, each burst in
-// one Flush (a group commit), so that a crash loses at most the outcomes
-// of rows still in flight; it also flushes every flushInterval, for dst's
-// periodic fsync, and at the end.
+// write owns dst. It hands outcomes to dst within groupCommit of their
+// arrival, in one Flush for all that arrived meanwhile, so that a crash
+// loses at most the outcomes of rows still in flight or just answered; it
+// also flushes every flushInterval, for dst's periodic fsync, and at the end.
 func (p *pipeline) write(dst resultWriter) error {
 	defer close(p.writerDone)
 	tick := time.NewTicker(flushInterval)
 	defer tick.Stop()
+	var commit <-chan time.Time // set while outcomes wait for their flush
 	for {
 		select {
-		case r, ok := <-p.results:
+		case rs, ok := <-p.results:
 			if !ok {
 				return dst.Flush()
 			}
-			if err := p.record(dst, r); err != nil {
-				return err
+			for i := range rs {
+				if err := p.record(dst, &rs[i]); err != nil {
+					return err
+				}
 			}
-			if err := p.drain(dst); err != nil {
-				return err
+			if commit == nil {
+				commit = time.After(groupCommit)
 			}
+		case <-commit:
+			commit = nil
 			if err := dst.Flush(); err != nil {
 				return err
 			}
@@ -241,27 +249,15 @@ func (p *pipeline) write(dst resultWriter) error {
 	}
 }
 
-// drain records the outcomes that are ready without waiting.
-func (p *pipeline) drain(dst resultWriter) error {
-	for {
-		select {
-		case r, ok := <-p.results:
-			if !ok {
-				return nil
-			}
-			if err := p.record(dst, r); err != nil {
-				return err
-			}
-		default:
-			return nil
-		}
-	}
-}
+// groupCommit is how long an outcome may wait for others to share its
+// write to the results file: a write per envelope would cost more than
+// the rest of recording it.
+const groupCommit = 5 * time.Millisecond
 
-func (p *pipeline) record(dst resultWriter, r csvio.Result) error {
+func (p *pipeline) record(dst resultWriter, r *csvio.Result) error {
 	p.stats.count(r.Outcome)
-	p.logProblem(&r)
-	return dst.Write(&r)
+	p.logProblem(r)
+	return dst.Write(r)
 }
 
 // maxLoggedProblems is how many invalid or failed rows are also logged;

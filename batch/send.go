@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,12 +51,32 @@ func (p *pipeline) deliver(ctx, soft context.Context, env []*item) error {
 	return nil
 }
 
+// setItemIDs gives each item its $batch id, its row number: unique in any
+// envelope, and what a person comparing logs with the results file wants.
+// The ids are cut from one string, one allocation an envelope, not twenty.
+func setItemIDs(items []*item) {
+	var ends [graph.MaxBatchSize]int
+	buf := make([]byte, 0, 8*len(items))
+	for i, it := range items {
+		buf = strconv.AppendInt(buf, int64(it.row), 10)
+		ends[i] = len(buf)
+	}
+	all, start := string(buf), 0
+	for i, it := range items {
+		it.reqID, start = all[start:ends[i]], ends[i]
+	}
+}
+
 // next is what one envelope's answer leaves to do.
 type next struct {
 	again  []*item       // rows to send again
 	wait   time.Duration // how long to wait first
 	reauth bool          // Graph refused the token: refresh it first
 	sent   time.Time     // when the envelope was sent
+
+	outcomes []csvio.Result // rows that finished, to record
+	finished []*item        // their items, to unlock once recorded
+	answered time.Time      // when the answer came: the rows' finishedAt
 
 	throttled []time.Duration // the waits of the items answered 429
 }
@@ -70,6 +91,7 @@ func (n *next) retry(it *item, wait time.Duration) {
 // done or signing in fails, when the run cannot go on.
 func (p *pipeline) sendOnce(ctx context.Context, items []*item) (*next, error) {
 	reqs := make([]graph.Request, len(items))
+	setItemIDs(items)
 	for i, it := range items {
 		reqs[i] = graph.NewPatchRequest(it.reqID, it.patch)
 		if it.sends > 0 {
@@ -79,12 +101,13 @@ func (p *pipeline) sendOnce(ctx context.Context, items []*item) (*next, error) {
 	}
 	p.stats.Envelopes.Add(1)
 	p.stats.Sends.Add(int64(len(items)))
-	nx := &next{sent: time.Now()}
+	nx := &next{sent: time.Now(), outcomes: make([]csvio.Result, 0, len(items)), finished: make([]*item, 0, len(items))}
 	res, err := p.send.Batch(ctx, p.cfg.Schema.Version, reqs)
 	if ctx.Err() != nil {
 		return nil, ctx.Err() // no outcome: the answer, if any, is lost with the run
 	}
-	p.logEnvelope(items, res, err, time.Since(nx.sent))
+	nx.answered = time.Now()
+	p.logEnvelope(items, res, err, nx.answered.Sub(nx.sent))
 	if errors.Is(err, graph.ErrAuth) {
 		return nil, err
 	}
@@ -94,6 +117,10 @@ func (p *pipeline) sendOnce(ctx context.Context, items []*item) (*next, error) {
 		p.itemsAnswered(nx, items, res)
 	}
 	p.logThrottle(nx, res)
+	p.emit(nx.outcomes...)
+	for _, it := range nx.finished {
+		p.locks.unlock(it)
+	}
 	if nx.reauth && res != nil {
 		if err := p.send.Reauthenticate(ctx, res.TokenGen); err != nil {
 			return nil, fmt.Errorf("graph refused the token and no new one could be had: %w", err)
@@ -138,7 +165,7 @@ func (p *pipeline) itemsAnswered(nx *next, items []*item, res *graph.BatchResult
 			continue
 		}
 		if classify(r.Status) == done {
-			p.finish(it, csvio.Updated, r.Status, nil, firstNonEmpty(r.Header("request-id"), res.RequestID), res.ClientRequestID)
+			nx.finish(it, csvio.Updated, r.Status, nil, res.RequestID, res.ClientRequestID)
 			continue
 		}
 		ge := r.Err()
@@ -166,7 +193,7 @@ func (p *pipeline) apply(nx *next, items []*item, ge *graph.Error, v verdict) {
 		for _, it := range items {
 			it.failures++
 			if it.failures >= p.cfg.MaxAttempts {
-				p.fail(it, ge)
+				nx.fail(it, ge)
 				continue
 			}
 			nx.retry(it, p.retryWait(ge, it.failures))
@@ -175,7 +202,7 @@ func (p *pipeline) apply(nx *next, items []*item, ge *graph.Error, v verdict) {
 		for _, it := range items {
 			it.reauths++
 			if it.reauths > 1 { // refused with a fresh token too
-				p.fail(it, ge)
+				nx.fail(it, ge)
 				continue
 			}
 			nx.retry(it, 0)
@@ -183,7 +210,7 @@ func (p *pipeline) apply(nx *next, items []*item, ge *graph.Error, v verdict) {
 		}
 	default:
 		for _, it := range items {
-			p.fail(it, ge)
+			nx.fail(it, ge)
 		}
 	}
 }
@@ -202,12 +229,13 @@ func (p *pipeline) retryWait(ge *graph.Error, n int) time.Duration {
 	return d
 }
 
-func (p *pipeline) fail(it *item, ge *graph.Error) {
-	p.finish(it, csvio.Failed, ge.Status, ge, ge.RequestID, ge.ClientRequestID)
+func (nx *next) fail(it *item, ge *graph.Error) {
+	nx.finish(it, csvio.Failed, ge.Status, ge, ge.RequestID, ge.ClientRequestID)
 }
 
-// finish records the outcome of it and lets the next row for its entity go.
-func (p *pipeline) finish(it *item, o csvio.Outcome, status int, ge *graph.Error, requestID, clientRequestID string) {
+// finish gives it its outcome. sendOnce records it, then lets the next row
+// for its entity go.
+func (nx *next) finish(it *item, o csvio.Outcome, status int, ge *graph.Error, requestID, clientRequestID string) {
 	r := csvio.Result{
 		Row:             it.row,
 		PolicyID:        it.policyID,
@@ -217,13 +245,13 @@ func (p *pipeline) finish(it *item, o csvio.Outcome, status int, ge *graph.Error
 		Attempts:        it.sends,
 		RequestID:       requestID,
 		ClientRequestID: clientRequestID,
-		FinishedAt:      time.Now(),
+		FinishedAt:      nx.answered,
 	}
 	if ge != nil {
 		r.ErrorCode, r.ErrorMessage = ge.Code, ge.Message
 	}
-	p.emit(r)
-	p.locks.unlock(it)
+	nx.outcomes = append(nx.outcomes, r)
+	nx.finished = append(nx.finished, it)
 }
 
 // logThrottle logs one line per throttle episode: the first envelope whose

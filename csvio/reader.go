@@ -32,12 +32,17 @@ type Row struct {
 // A Reader is not safe for concurrent use.
 type Reader struct {
 	Comma rune // the delimiter found in the header line
+	// ReuseFields makes Read return the same Fields slice each time, saving
+	// an allocation a row, for callers that keep the cells (strings) but
+	// not the slice past the next Read.
+	ReuseFields bool
 
 	csv     *csv.Reader
 	index   []int // for each file column, its place in Row.Fields, or -1 for an unnamed column
 	width   int
 	num     int
-	skipped int // lines before the header that encoding/csv did not see (Excel's sep= line)
+	skipped int      // lines before the header that encoding/csv did not see (Excel's sep= line)
+	reused  []string // Fields, with ReuseFields
 }
 
 // HeaderError is returned by NewReader when the header does not fit.
@@ -163,7 +168,7 @@ func (r *Reader) Read() (Row, error) {
 	}
 	line, _ := r.csv.FieldPos(0)
 	line += r.skipped
-	row := Row{Num: r.num, Line: line, Fields: make([]string, r.width)}
+	row := Row{Num: r.num, Line: line, Fields: r.fields()}
 	for i, cell := range rec {
 		cell = strings.TrimSpace(cell)
 		switch {
@@ -178,6 +183,18 @@ func (r *Reader) Read() (Row, error) {
 		}
 	}
 	return row, nil
+}
+
+// fields returns the slice for a row's cells, empty.
+func (r *Reader) fields() []string {
+	if !r.ReuseFields {
+		return make([]string, r.width)
+	}
+	if r.reused == nil {
+		r.reused = make([]string, r.width)
+	}
+	clear(r.reused)
+	return r.reused
 }
 
 // decodeBOM returns a buffered reader of r's text as UTF-8: a UTF-8 byte

@@ -1003,3 +1003,27 @@ func TestReadIOError(t *testing.T) {
 		t.Errorf("Read #2 error = %v, want %v", err, boom)
 	}
 }
+
+func TestReadReuseFields(t *testing.T) {
+	t.Parallel()
+	r, err := csvio.NewReader(strings.NewReader("policyId,id,status\np1,d1,ok\np2,d2,\n"), csvio.Header{Columns: []string{"policyId", "id", "status"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.ReuseFields = true
+	first, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := first.Fields[2]
+	second, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &first.Fields[0] != &second.Fields[0] {
+		t.Error("ReuseFields: Read returned a new Fields slice")
+	}
+	if second.Fields[2] != "" || keep != "ok" {
+		t.Errorf("reused Fields = %q, kept cell %q; want the second row's empty status, and the first cell intact", second.Fields, keep)
+	}
+}

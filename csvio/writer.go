@@ -50,6 +50,9 @@ type Writer struct {
 	w   io.Writer
 	buf []byte
 	err error
+
+	stamp   []byte    // the last finishedAt written, formatted
+	stampAt time.Time // which it formats, to the millisecond
 }
 
 // flushSize is how much Write buffers before passing lines on.
@@ -75,7 +78,7 @@ func (w *Writer) Write(r *Result) error {
 	if w.err != nil {
 		return w.err
 	}
-	w.buf = AppendResult(w.buf, r)
+	w.buf = w.appendResult(w.buf, r)
 	if len(w.buf) >= flushSize {
 		return w.Flush()
 	}
@@ -92,8 +95,30 @@ func (w *Writer) Flush() error {
 	return w.err
 }
 
+// appendResult is AppendResult, reusing the last formatted finishedAt:
+// the rows of an envelope finish in the same millisecond.
+func (w *Writer) appendResult(dst []byte, r *Result) []byte {
+	at := r.FinishedAt.Truncate(time.Millisecond)
+	if at.IsZero() || !at.Equal(w.stampAt) {
+		w.stampAt = at
+		w.stamp = w.stamp[:0]
+		if !at.IsZero() {
+			w.stamp = at.UTC().AppendFormat(w.stamp, TimeFormat)
+		}
+	}
+	return appendResult(dst, r, w.stamp)
+}
+
 // AppendResult appends the CSV line for r, with its newline, to dst.
 func AppendResult(dst []byte, r *Result) []byte {
+	var stamp []byte
+	if !r.FinishedAt.IsZero() {
+		stamp = r.FinishedAt.UTC().AppendFormat(nil, TimeFormat)
+	}
+	return appendResult(dst, r, stamp)
+}
+
+func appendResult(dst []byte, r *Result, stamp []byte) []byte {
 	dst = strconv.AppendInt(dst, int64(r.Row), 10)
 	dst = appendField(dst, r.PolicyID)
 	dst = appendField(dst, r.ID)
@@ -109,9 +134,7 @@ func AppendResult(dst []byte, r *Result) []byte {
 	dst = appendField(dst, r.RequestID)
 	dst = appendField(dst, r.ClientRequestID)
 	dst = append(dst, ',')
-	if !r.FinishedAt.IsZero() {
-		dst = r.FinishedAt.UTC().AppendFormat(dst, TimeFormat)
-	}
+	dst = append(dst, stamp...)
 	return append(dst, '\n')
 }
 

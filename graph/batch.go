@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -38,15 +39,14 @@ type BatchResponse struct {
 	Responses []Response `json:"responses"`
 }
 
-// NewPatchRequest returns the $batch item that applies p, with the item id id.
+// jsonHeaders are the headers of every PATCH item. Shared, so never to be
+// modified.
+var jsonHeaders = map[string]string{"Content-Type": "application/json"}
+
+// NewPatchRequest returns the $batch item that applies p, with the item id
+// id. Its Headers are shared with every other such item: do not modify them.
 func NewPatchRequest(id string, p Patch) Request {
-	return Request{
-		ID:      id,
-		Method:  "PATCH",
-		URL:     p.URL,
-		Headers: map[string]string{"Content-Type": "application/json"},
-		Body:    p.Body,
-	}
+	return Request{ID: id, Method: "PATCH", URL: p.URL, Headers: jsonHeaders, Body: p.Body}
 }
 
 // Header returns the value of the item header name, matched case-insensitively.
@@ -97,16 +97,7 @@ func (r *Request) appendJSON(dst []byte) []byte {
 	dst = AppendJSONString(dst, r.URL)
 	if len(r.Headers) > 0 {
 		dst = append(dst, `,"headers":{`...)
-		first := true
-		for _, k := range slices.Sorted(maps.Keys(r.Headers)) {
-			if !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst = AppendJSONString(dst, k)
-			dst = append(dst, ':')
-			dst = AppendJSONString(dst, r.Headers[k])
-		}
+		dst = appendHeaders(dst, r.Headers)
 		dst = append(dst, '}')
 	}
 	if len(r.Body) > 0 {
@@ -114,6 +105,56 @@ func (r *Request) appendJSON(dst []byte) []byte {
 		dst = append(dst, r.Body...)
 	}
 	return append(dst, '}')
+}
+
+// AppendJSON appends the JSON encoding of b to dst: the same JSON as
+// encoding/json's (headers in key order, without its HTML escaping),
+// without reflection. Bodies must be valid JSON.
+func (b *BatchResponse) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"responses":[`...)
+	for i := range b.Responses {
+		r := &b.Responses[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"id":`...)
+		dst = AppendJSONString(dst, r.ID)
+		dst = append(dst, `,"status":`...)
+		dst = strconv.AppendInt(dst, int64(r.Status), 10)
+		if len(r.Headers) > 0 {
+			dst = append(dst, `,"headers":{`...)
+			dst = appendHeaders(dst, r.Headers)
+			dst = append(dst, '}')
+		}
+		if len(r.Body) > 0 {
+			dst = append(dst, `,"body":`...)
+			dst = append(dst, r.Body...)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...)
+}
+
+// appendHeaders appends the members of h, in key order.
+func appendHeaders(dst []byte, h map[string]string) []byte {
+	member := func(k, v string) {
+		dst = AppendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = AppendJSONString(dst, v)
+	}
+	if len(h) == 1 { // the usual case, Content-Type alone: no sorting
+		for k, v := range h {
+			member(k, v)
+		}
+		return dst
+	}
+	for i, k := range slices.Sorted(maps.Keys(h)) {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		member(k, h[k])
+	}
+	return dst
 }
 
 func firstNonEmpty(s ...string) string {

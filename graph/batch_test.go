@@ -2,6 +2,7 @@ package graph
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"unicode/utf8"
 
@@ -201,5 +202,27 @@ func TestNewPatchRequest(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, NewPatchRequest("7", p)); diff != "" {
 		t.Errorf("NewPatchRequest mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestBatchResponseAppendJSONMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	br := BatchResponse{Responses: []Response{
+		{ID: "1", Status: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: json.RawMessage(`{"id":"x"}`)},
+		{ID: "2\"<", Status: 429, Headers: map[string]string{"Retry-After": "10", "Content-Type": "application/json", "request-id": "r"}, Body: json.RawMessage(`{"error":{"code":"TooManyRequests"}}`)},
+		{ID: "3", Status: 204},
+	}}
+	want, err := json.Marshal(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := br.AppendJSON(nil)
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("AppendJSON wrote invalid JSON %s: %v", got, err)
+	}
+	_ = json.Unmarshal(want, &w)
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("AppendJSON = %s\nwant (encoding/json) %s", got, want)
 	}
 }

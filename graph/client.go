@@ -3,7 +3,6 @@ package graph
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -54,7 +53,11 @@ const maxAnswerBytes = 16 << 20
 // errors: they are in the result's Responses.
 func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchResult, error) {
 	env := BatchRequest{Requests: reqs}
-	body := env.AppendJSON(make([]byte, 0, 256*len(reqs)))
+	size := 16
+	for i := range reqs {
+		size += len(reqs[i].ID) + len(reqs[i].URL) + len(reqs[i].Body) + 96
+	}
+	body := env.AppendJSON(make([]byte, 0, size))
 	crid := uuid.NewString()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.root+"/"+string(v)+"/$batch", bytes.NewReader(body))
 	if err != nil {
@@ -72,7 +75,7 @@ func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchRe
 		return nil, err
 	}
 	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	answer, err := readAnswer(resp)
 	if err != nil {
 		return nil, fmt.Errorf("reading $batch answer: %w", err)
 	}
@@ -84,12 +87,23 @@ func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchRe
 		e.RetryAfter = resp.Header.Get("Retry-After")
 		return result, e
 	}
-	var br BatchResponse
-	if err := json.Unmarshal(answer, &br); err != nil {
+	br, err := DecodeBatchResponse(answer)
+	if err != nil {
 		return result, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	result.Responses = br.Responses
 	return result, nil
+}
+
+// readAnswer reads a response body of up to maxAnswerBytes, in one
+// allocation when the length is known.
+func readAnswer(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= maxAnswerBytes {
+		buf := make([]byte, n)
+		_, err := io.ReadFull(resp.Body, buf)
+		return buf, err
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 }
 
 // ErrAuth is wrapped by errors getting a token.

@@ -41,11 +41,29 @@ func (s *Schema) NewPatch(policyID, id string, values []string) (Patch, error) {
 	if err := CheckKey(id); err != nil {
 		return Patch{}, &ValueError{Column: IDColumn, Value: id, Err: err}
 	}
-	body, err := s.AppendBody(make([]byte, 0, 160), values)
+	size := 2
+	for i, v := range values {
+		if v != "" {
+			size += len(s.Properties[i].Name) + len(v) + 8
+		}
+	}
+	body, err := s.AppendBody(make([]byte, 0, size), values)
 	if err != nil {
 		return Patch{}, err
 	}
 	return Patch{URL: s.Resource.Path(policyID, id), Body: body}, nil
+}
+
+// Validate checks one row as NewPatch does, without building its Patch: it
+// appends the body to buf, which the caller may reuse for the next row.
+func (s *Schema) Validate(buf []byte, policyID, id string, values []string) ([]byte, error) {
+	if err := CheckKey(policyID); err != nil {
+		return buf, &ValueError{Column: PolicyIDColumn, Value: policyID, Err: err}
+	}
+	if err := CheckKey(id); err != nil {
+		return buf, &ValueError{Column: IDColumn, Value: id, Err: err}
+	}
+	return s.AppendBody(buf, values)
 }
 
 // AppendBody appends the JSON PATCH body for values to dst.

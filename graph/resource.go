@@ -169,13 +169,13 @@ func CheckKey(s string) error {
 	case ".", "..":
 		return fmt.Errorf("%q is not a valid key", s)
 	}
-	if i := strings.IndexFunc(s, isControl); i >= 0 {
-		return fmt.Errorf("contains a control character (%U at byte %d)", s[i], i)
+	for i := 0; i < len(s); i++ { // control characters are ASCII: bytes suffice
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return fmt.Errorf("contains a control character (%U at byte %d)", c, i)
+		}
 	}
 	return nil
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // Schema is a resource bound to one API version: the CSV columns it accepts
 // and how a row of cells becomes a PATCH body.

@@ -29,6 +29,8 @@ type emulateOptions struct {
 	Authority    graphtest.Authority
 	SecretFile   string
 	CertFile     string
+	CPUProfile   string
+	Discard      bool
 	Log          logOptions
 }
 
@@ -72,6 +74,7 @@ Entity ids beginning with "missing-" answer 404 ResourceNotFound.`,
 	f.Float64Var(&opts.Faults.EnvelopeRate, "envelope-fault-rate", 0, "share of $batch requests answered 429 or 503 with a Retry-After")
 	f.Float64Var(&opts.Faults.DropRate, "drop-rate", 0, "share of $batch requests whose connection is dropped without an answer")
 	f.DurationVar(&opts.Latency, "latency", 0, "delay before every $batch answer")
+	f.BoolVar(&opts.Discard, "discard", false, "keep no entities, for load tests of millions of rows: PATCHes are validated, counted and answered, GET finds nothing")
 	f.BoolVar(&opts.TLS, "tls", false, "serve https with a self-signed certificate for 127.0.0.1 (see --cert-out)")
 	f.StringVar(&opts.CertOut, "cert-out", "", "with --tls: write the certificate to `PATH`, for update --ca-cert")
 	f.BoolVar(&opts.RequireAuth, "require-auth", false, "also act as the sign-in authority, and refuse Graph requests without one of its tokens (needs --tls)")
@@ -80,6 +83,8 @@ Entity ids beginning with "missing-" answer 404 ResourceNotFound.`,
 	f.StringVar(&opts.SecretFile, "auth-secret-file", "", "with --require-auth: accept the client secret in `PATH`")
 	f.StringVar(&opts.CertFile, "auth-certificate", "", "with --require-auth: accept client assertions signed by the certificate (PEM or PFX, any key) in `PATH`")
 	f.DurationVar(&opts.Authority.TokenLifetime, "token-lifetime", time.Hour, "with --require-auth: how long issued tokens are honoured")
+	f.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile to `PATH` when stopped (for performance work)")
+	_ = f.MarkHidden("cpuprofile")
 	f.StringVar(&opts.Authority.IdentityHeader, "identity-header", "", "with --require-auth: serve a managed identity endpoint at /msi/token that wants this X-IDENTITY-HEADER")
 	opts.Log.addFlags(cmd)
 	return cmd
@@ -90,6 +95,11 @@ func runEmulate(ctx context.Context, opts *emulateOptions, std streams) error {
 	if err != nil {
 		return err
 	}
+	stopProfile, err := startProfiles(opts.CPUProfile, "")
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	for name, r := range map[string]float64{"--item-fault-rate": opts.Faults.ItemRate, "--envelope-fault-rate": opts.Faults.EnvelopeRate, "--drop-rate": opts.Faults.DropRate} {
 		if r < 0 || r > 1 {
 			return usagef("%s must be between 0 and 1, not %g", name, r)
@@ -106,6 +116,7 @@ func runEmulate(ctx context.Context, opts *emulateOptions, std streams) error {
 		Latency:   opts.Latency,
 		TLS:       opts.TLS,
 		Authority: authority,
+		Discard:   opts.Discard,
 	})
 	if err != nil {
 		return fmt.Errorf("emulator: %w", err)

@@ -72,6 +72,10 @@ func (o *signInOptions) cloud() (graph.Cloud, error) {
 func (o *signInOptions) httpClient(workers int) (*http.Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = workers + 1 // a connection per worker stays open between envelopes
+	// An envelope of 20 PATCHes is about 7 KB each way: with buffers larger
+	// than the default 4 KB, a request goes out in one write and its answer
+	// comes in with fewer reads.
+	t.WriteBufferSize, t.ReadBufferSize = 32<<10, 32<<10
 	if o.CACert != "" {
 		pem, err := os.ReadFile(o.CACert)
 		if err != nil {

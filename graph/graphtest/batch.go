@@ -86,7 +86,19 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	s.shuffle(out)
 	s.countEnvelope(http.StatusOK)
-	writeJSON(w, http.StatusOK, ids.header(), graph.BatchResponse{Responses: out})
+	br := graph.BatchResponse{Responses: out}
+	size := 32
+	for i := range out {
+		size += len(out[i].ID) + len(out[i].Body) + 64
+	}
+	answer := br.AppendJSON(make([]byte, 0, size))
+	for k, v := range ids.header() {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(answer)
 }
 
 // item answers one request of an envelope from app.
@@ -105,10 +117,8 @@ func (s *Server) item(v graph.Version, app string, req graph.Request, ids reques
 // checkEnvelope applies Graph's rules for a $batch body and returns its
 // requests, or the status and message that refuse the whole envelope.
 func checkEnvelope(body []byte) ([]graph.Request, int, string) {
-	var env struct {
-		Requests []graph.Request `json:"requests"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil || len(env.Requests) == 0 {
+	env, err := graph.DecodeBatchRequest(body)
+	if err != nil || len(env.Requests) == 0 {
 		return nil, http.StatusBadRequest, "Invalid batch payload format."
 	}
 	if len(env.Requests) > graph.MaxBatchSize {

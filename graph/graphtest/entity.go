@@ -5,8 +5,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
-	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -29,8 +27,11 @@ type Entity struct {
 
 type entityKey struct{ resource, policyID, id string }
 
+// entity is one stored entity. Its properties are kept as one JSON object
+// in bytes, not as a map of values, so that a store of a million entities
+// holds few pointers for the garbage collector to scan.
 type entity struct {
-	props   map[string]any
+	props   []byte // a JSON object, members in name order; nil before the first PATCH
 	patches int
 }
 
@@ -61,7 +62,13 @@ func (s *Server) Entities() []Entity {
 }
 
 func snapshot(k entityKey, e *entity) Entity {
-	return Entity{Resource: k.resource, PolicyID: k.policyID, ID: k.id, Properties: maps.Clone(e.props), Patches: e.patches}
+	props := make(map[string]any)
+	if len(e.props) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(e.props))
+		dec.UseNumber()
+		_ = dec.Decode(&props)
+	}
+	return Entity{Resource: k.resource, PolicyID: k.policyID, ID: k.id, Properties: props, Patches: e.patches}
 }
 
 // answer is the emulator's reply to one request, in a $batch or on its own.
@@ -98,7 +105,7 @@ func (s *Server) apply(v graph.Version, app, method, rawURL string, body json.Ra
 	}
 	switch method {
 	case http.MethodPatch:
-		props, msg := checkBody(t.resource, v, body)
+		props, msg := s.checkBody(t.resource, v, body)
 		if msg != "" {
 			return errorAnswer(http.StatusBadRequest, ids, "BadRequest", msg)
 		}
@@ -124,19 +131,64 @@ func (s *Server) admit(app string, key entityKey, ids requestIDs) (answer, bool)
 	return throttledAnswer(retryAfter, ids), false
 }
 
-func (s *Server) patch(t target, props map[string]any) answer {
+func (s *Server) patch(t target, props []member) answer {
+	if s.opts.Discard {
+		s.mu.Lock()
+		s.counters.Patches++
+		s.mu.Unlock()
+		return answer{status: http.StatusOK, headers: jsonContent, body: entityJSON(t, &entity{props: merge(nil, props)})}
+	}
 	s.mu.Lock()
 	e := s.store[t.key]
 	if e == nil {
-		e = &entity{props: make(map[string]any)}
+		e = new(entity)
 		s.store[t.key] = e
 	}
-	maps.Copy(e.props, props)
+	e.props = merge(e.props, props)
 	e.patches++
 	s.counters.Patches++
 	out := entityJSON(t, e)
 	s.mu.Unlock()
-	return answer{status: http.StatusOK, headers: map[string]string{"Content-Type": "application/json"}, body: out}
+	return answer{status: http.StatusOK, headers: jsonContent, body: out}
+}
+
+// jsonContent are the headers of an item answer with a JSON body. Shared:
+// never modified.
+var jsonContent = map[string]string{"Content-Type": "application/json"}
+
+// member is one property of a PATCH body, its value raw JSON.
+type member struct {
+	name  string
+	value []byte
+}
+
+// merge returns the JSON object stored with props set over it.
+func merge(stored []byte, props []member) []byte {
+	all := props
+	if len(stored) > 0 {
+		all = nil
+		_ = graph.DecodeObject(stored, func(name string, value []byte) error {
+			all = append(all, member{name, value})
+			return nil
+		})
+		all = append(all, props...)
+	}
+	// Sort by name, the later of two members of one name winning.
+	slices.SortStableFunc(all, func(a, b member) int { return cmp.Compare(a.name, b.name) })
+	out := make([]byte, 1, 2+len(stored)+32*len(all))
+	out[0] = '{'
+	for i, m := range all {
+		if i+1 < len(all) && all[i+1].name == m.name {
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = graph.AppendJSONString(out, m.name)
+		out = append(out, ':')
+		out = append(out, m.value...)
+	}
+	return append(out, '}')
 }
 
 func (s *Server) get(t target, ids requestIDs) answer {
@@ -146,15 +198,21 @@ func (s *Server) get(t target, ids requestIDs) answer {
 	if e == nil {
 		return notFound(t, ids)
 	}
-	return answer{status: http.StatusOK, headers: map[string]string{"Content-Type": "application/json"}, body: entityJSON(t, e)}
+	return answer{status: http.StatusOK, headers: jsonContent, body: entityJSON(t, e)}
 }
 
+// entityJSON is the entity as Graph returns it: its type, id and properties.
 func entityJSON(t target, e *entity) json.RawMessage {
-	m := maps.Clone(e.props)
-	m["@odata.type"] = "#microsoft.graph." + t.resource.Entity
-	m["id"] = t.key.id
-	b, _ := json.Marshal(m)
-	return b
+	out := make([]byte, 0, 64+len(t.resource.Entity)+len(t.key.id)+len(e.props))
+	out = append(out, `{"@odata.type":"#microsoft.graph.`...)
+	out = append(out, t.resource.Entity...)
+	out = append(out, `","id":`...)
+	out = graph.AppendJSONString(out, t.key.id)
+	if len(e.props) > 2 {
+		out = append(out, ',')
+		out = append(out, e.props[1:len(e.props)-1]...)
+	}
+	return append(out, '}')
 }
 
 // route finds the entity rawURL names. Keys are single path segments,
@@ -214,63 +272,79 @@ var dateTimeOffset = regexp.MustCompile(`^[0-9]{4,}-(0[1-9]|1[012])-(0[1-9]|[12]
 // checkBody validates a PATCH body against r's schema in version v, as
 // Graph's OData layer does, and returns the properties it sets or Graph's
 // message for the first problem.
-func checkBody(r *graph.Resource, v graph.Version, body json.RawMessage) (map[string]any, string) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil || m == nil || dec.More() {
-		return nil, "Invalid request body: the body must be a JSON object."
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, "Invalid request body: the body must be a JSON object."
-	}
-	props := make(map[string]any, len(m))
-	for name, val := range m {
-		if name == "@odata.type" {
-			if val != "#microsoft.graph."+r.Entity {
-				return nil, fmt.Sprintf("A type named '%v' could not be resolved by the model.", val)
+func (s *Server) checkBody(r *graph.Resource, v graph.Version, body json.RawMessage) ([]member, string) {
+	props := s.properties[schemaKey{r.Name, v}]
+	var (
+		set     []member
+		problem string
+	)
+	err := graph.DecodeObject(body, func(name string, raw []byte) error {
+		if problem != "" {
+			return nil
+		}
+		switch p, ok := props[name]; {
+		case name == "@odata.type":
+			if string(raw) != `"#microsoft.graph.`+r.Entity+`"` {
+				problem = fmt.Sprintf("A type named '%s' could not be resolved by the model.", raw)
 			}
-			continue
+		case !ok:
+			problem = fmt.Sprintf("The property '%s' does not exist on type 'microsoft.graph.%s'. Make sure to only use property names that are defined by the type or mark the type as open type.", name, r.Entity)
+		default:
+			problem = checkValue(p, raw)
+			set = append(set, member{name, raw})
 		}
-		p, ok := propertyOf(r, v, name)
-		if !ok {
-			return nil, fmt.Sprintf("The property '%s' does not exist on type 'microsoft.graph.%s'. Make sure to only use property names that are defined by the type or mark the type as open type.", name, r.Entity)
-		}
-		if msg := checkValue(p, val); msg != "" {
-			return nil, msg
-		}
-		props[name] = val
+		return nil
+	})
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); err != nil || len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, "Invalid request body: the body must be a JSON object."
 	}
-	return props, ""
+	if problem != "" {
+		return nil, problem
+	}
+	return set, ""
 }
 
-func propertyOf(r *graph.Resource, v graph.Version, name string) (graph.Property, bool) {
-	for _, p := range r.PropertiesOf(v) {
-		if p.Name == name {
-			return p, true
-		}
-	}
-	return graph.Property{}, false
+// schemaKey names a resource in one API version.
+type schemaKey struct {
+	resource string
+	version  graph.Version
 }
 
-// checkValue returns Graph's message if val is not a value of p's type.
-func checkValue(p graph.Property, val any) string {
+// propertyTables indexes every resource's properties by name, per version.
+func propertyTables() map[schemaKey]map[string]graph.Property {
+	t := make(map[schemaKey]map[string]graph.Property)
+	for _, r := range graph.Resources {
+		for _, v := range graph.Versions {
+			props := make(map[string]graph.Property)
+			for _, p := range r.PropertiesOf(v) {
+				props[p.Name] = p
+			}
+			t[schemaKey{r.Name, v}] = props
+		}
+	}
+	return t
+}
+
+// checkValue returns Graph's message if raw is not a JSON value of p's type.
+func checkValue(p graph.Property, raw json.RawMessage) string {
 	t := p.Type
-	if val == nil {
+	if string(raw) == "null" {
 		if t == graph.String {
 			return ""
 		}
 		return fmt.Sprintf("A null value was found for the property named '%s', which has the expected type '%s[Nullable=False]'. The expected type '%s[Nullable=False]' does not allow null values.", p.Name, t.Name, t.Name)
 	}
-	s, isString := val.(string)
-	switch {
-	case t == graph.Int32:
-		n, isNum := val.(json.Number)
-		if _, err := strconv.ParseInt(string(n), 10, 32); !isNum || err != nil {
-			return fmt.Sprintf("Cannot convert the literal '%v' to the expected type 'Edm.Int32'.", val)
+	if t == graph.Int32 {
+		if _, err := strconv.ParseInt(string(raw), 10, 32); err != nil {
+			return fmt.Sprintf("Cannot convert the literal '%s' to the expected type 'Edm.Int32'.", raw)
 		}
-	case !isString:
+		return ""
+	}
+	var s string
+	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
 		return fmt.Sprintf("Cannot convert a primitive value to the expected type '%s'.", t.Name)
+	}
+	switch {
 	case t == graph.DateTimeOffset:
 		if !dateTimeOffset.MatchString(s) || !representable(s) {
 			return fmt.Sprintf("Cannot convert the literal '%s' to the expected type 'Edm.DateTimeOffset'.", s)

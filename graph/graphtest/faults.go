@@ -25,6 +25,9 @@ func (s *Server) chance(rate float64) bool {
 // envelopeFault returns the status and Retry-After of an injected envelope
 // failure, or ok false.
 func (s *Server) envelopeFault() (status, retryAfter int, ok bool) {
+	if s.opts.Faults.EnvelopeRate <= 0 {
+		return 0, 0, false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.chance(s.opts.Faults.EnvelopeRate) {
@@ -41,6 +44,9 @@ func (s *Server) envelopeFault() (status, retryAfter int, ok bool) {
 // drop decides whether to drop this envelope's connection, and whether to
 // apply its items first.
 func (s *Server) drop() (drop, applyFirst bool) {
+	if s.opts.Faults.DropRate <= 0 {
+		return false, false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.chance(s.opts.Faults.DropRate) {
@@ -52,6 +58,9 @@ func (s *Server) drop() (drop, applyFirst bool) {
 
 // itemFault returns an injected 5xx answer for one item, or ok false.
 func (s *Server) itemFault(ids requestIDs) (answer, bool) {
+	if s.opts.Faults.ItemRate <= 0 {
+		return answer{}, false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.chance(s.opts.Faults.ItemRate) {

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/graphbatch/graphbatch/graph"
 )
 
 // Options configure an emulator. The zero value is a well-behaved Graph
@@ -44,6 +46,11 @@ type Options struct {
 	// TLS serves https, with a certificate for 127.0.0.1 that Client and
 	// Certificate give; MSAL needs an https authority.
 	TLS bool
+	// Discard keeps no entities: PATCHes are validated, counted and
+	// answered with the properties they set, and GET finds nothing. For
+	// load tests of millions of rows, where a store would cost the
+	// emulator more than the client it measures.
+	Discard bool
 }
 
 // Server is a Graph emulator. Its methods are safe for concurrent use.
@@ -57,11 +64,12 @@ type Server struct {
 	mux  *http.ServeMux
 	auth *authority
 
-	mu       sync.Mutex
-	rng      *rand.Rand
-	store    map[entityKey]*entity
-	throttle *throttle
-	counters Counters
+	mu         sync.Mutex
+	rng        *rand.Rand
+	store      map[entityKey]*entity
+	throttle   *throttle
+	counters   Counters
+	properties map[schemaKey]map[string]graph.Property // read-only after New
 }
 
 // New returns an emulator that is not listening; serve its Handler.
@@ -75,12 +83,13 @@ func New(opts Options) *Server {
 		limits = *opts.Limits
 	}
 	s := &Server{
-		opts:     opts,
-		rng:      rand.New(rand.NewPCG(seed, seed>>1|1)),
-		store:    make(map[entityKey]*entity),
-		throttle: newThrottle(limits),
-		counters: newCounters(),
-		auth:     newAuthority(opts.Authority),
+		opts:       opts,
+		rng:        rand.New(rand.NewPCG(seed, seed>>1|1)),
+		store:      make(map[entityKey]*entity),
+		throttle:   newThrottle(limits),
+		counters:   newCounters(),
+		auth:       newAuthority(opts.Authority),
+		properties: propertyTables(),
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("POST /{version}/$batch", s.serveBatch)
