@@ -20,11 +20,12 @@ const linger = 5 * time.Millisecond
 // envelope being packed, wait in line (see keyLocks) and are packed when
 // the row ahead of them has its outcome. It stops, without error, when ctx
 // is done.
-func (p *pipeline) pack(ctx context.Context, items <-chan *item, envelopes chan<- []*item) error {
+func (p *pipeline) pack(ctx context.Context, items <-chan []*item, envelopes chan<- []*item) error {
 	defer close(envelopes)
 	size := p.cfg.BatchSize
 	var (
 		env, handedBack []*item
+		incoming        []*item          // the rest of the chunk last received
 		queued          int              // rows waiting behind a busy key, not yet handed back
 		lingerC         <-chan time.Time // fires when env has waited long enough
 		lingered        bool
@@ -35,40 +36,48 @@ func (p *pipeline) pack(ctx context.Context, items <-chan *item, envelopes chan<
 		}
 		env = append(env, it)
 	}
-	add := func(it *item) {
-		if p.locks.lockOrQueue(it) {
-			addLocked(it)
-		} else {
-			queued++
-		}
-	}
 	room := func() bool { return len(env) < size && queued < maxQueued }
 	for {
 		for len(handedBack) > 0 && len(env) < size {
 			addLocked(handedBack[0]) // the lock passed to it from the row ahead
 			handedBack = handedBack[1:]
 		}
-		items = fillNow(items, room, add)
-		if items == nil && queued == 0 && len(handedBack) == 0 && len(env) == 0 {
+		for len(incoming) > 0 && room() {
+			if it := incoming[0]; p.locks.lockOrQueue(it) {
+				addLocked(it)
+			} else {
+				queued++
+			}
+			incoming = incoming[1:]
+		}
+		if len(incoming) == 0 && room() && items != nil {
+			if chunk, ok, got := receiveNow(items); got { // more rows ready: pack them first
+				if !ok {
+					items = nil
+				}
+				incoming = chunk
+				continue
+			}
+		}
+		if items == nil && queued == 0 && len(handedBack) == 0 && len(env) == 0 && len(incoming) == 0 {
 			return nil
 		}
 		var out chan<- []*item
 		if len(env) == size || (len(env) > 0 && (lingered || items == nil)) {
 			out = envelopes
 		}
-		var in <-chan *item
-		if room() {
+		var in <-chan []*item
+		if len(incoming) == 0 && room() {
 			in = items
 		}
 		select {
 		case out <- env:
 			env, lingerC = nil, nil
-		case it, ok := <-in:
+		case chunk, ok := <-in:
 			if !ok {
 				items = nil
-				continue
 			}
-			add(it)
+			incoming = chunk
 		case <-lingerC:
 			lingered, lingerC = true, nil
 		case <-p.locks.ready:
@@ -81,19 +90,13 @@ func (p *pipeline) pack(ctx context.Context, items <-chan *item, envelopes chan<
 	}
 }
 
-// fillNow takes the items that are ready without waiting, while room says
-// there is room. It returns nil once items is closed.
-func fillNow(items <-chan *item, room func() bool, add func(*item)) <-chan *item {
-	for items != nil && room() {
-		select {
-		case it, ok := <-items:
-			if !ok {
-				return nil
-			}
-			add(it)
-		default:
-			return items
-		}
+// receiveNow receives from items if a chunk is ready: got says whether
+// anything happened, ok whether items is still open.
+func receiveNow(items <-chan []*item) (chunk []*item, ok, got bool) {
+	select {
+	case chunk, ok = <-items:
+		return chunk, ok, true
+	default:
+		return nil, true, false
 	}
-	return items
 }

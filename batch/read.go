@@ -11,8 +11,18 @@ import (
 )
 
 // readBurst is how many outcomes the reader gathers before handing them to
-// the writer.
-const readBurst = 256
+// the writer; readChunk, how many items before handing them to the packer.
+const (
+	readBurst = 256
+	readChunk = 64
+)
+
+// buffered reports whether src has input at hand, so that its next Read
+// will not wait. Sources that cannot tell are taken to have it.
+func buffered(src rowReader) bool {
+	b, ok := src.(interface{ Buffered() int })
+	return !ok || b.Buffered() > 0
+}
 
 // item is one valid row on its way to Graph.
 type item struct {
@@ -32,8 +42,22 @@ type item struct {
 // read turns rows into items, recording invalid rows (and, in a dry run,
 // valid ones) directly. Rows an earlier run updated are skipped. It stops,
 // without error, when ctx is done.
-func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- *item) error {
+func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- []*item) error {
 	defer close(items)
+	var chunk []*item // rows are handed to the packer a chunk at a time
+	send := func() bool {
+		if len(chunk) == 0 {
+			return true
+		}
+		select {
+		case items <- chunk:
+			chunk = make([]*item, 0, readChunk)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	defer send()
 	var (
 		outcomes []csvio.Result // recorded a burst at a time: a million rows of a dry run are a million outcomes
 		scratch  []byte         // a dry run's PATCH bodies, built to validate and thrown away
@@ -96,10 +120,12 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- *item) 
 		case res != nil:
 			record(*res)
 		default:
-			select {
-			case items <- it:
-			case <-ctx.Done():
-				return nil
+			// Send when the chunk is full, or when the next Read could wait
+			// for a slow input (a pipe): no row waits for others to come.
+			if chunk = append(chunk, it); len(chunk) == readChunk || !buffered(src) {
+				if !send() {
+					return nil
+				}
 			}
 		}
 	}

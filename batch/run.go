@@ -148,7 +148,7 @@ func Run(ctx context.Context, src rowReader, dst resultWriter, send sender, cfg 
 	// soft ends reading, packing and waiting; ctx, sends in flight. Stages
 	// that end with soft return nil: a stop is not their failure.
 	soft, stopped := softContext(ctx, cfg.Stop)
-	items := make(chan *item, 2*graph.MaxBatchSize)
+	items := make(chan []*item, 4)
 	envelopes := make(chan []*item)
 	var producers sync.WaitGroup // everyone who sends on p.results
 	producers.Add(1 + cfg.Concurrency)

@@ -38,7 +38,8 @@ type Reader struct {
 	ReuseFields bool
 
 	csv     *csv.Reader
-	index   []int // for each file column, its place in Row.Fields, or -1 for an unnamed column
+	in      *bufio.Reader // what csv reads from
+	index   []int         // for each file column, its place in Row.Fields, or -1 for an unnamed column
 	width   int
 	num     int
 	skipped int      // lines before the header that encoding/csv did not see (Excel's sep= line)
@@ -88,7 +89,7 @@ func NewReader(r io.Reader, h Header) (*Reader, error) {
 	c.FieldsPerRecord = -1             // rows of a different width become invalid rows, not a stop
 	c.ReuseRecord = true               // Read copies the fields it keeps
 	c.TrimLeadingSpace = comma != '\t' // `a, "b, c"`; with TABs it would eat empty cells
-	rd := &Reader{Comma: comma, csv: c, width: len(h.Columns), skipped: skipped}
+	rd := &Reader{Comma: comma, csv: c, in: br, width: len(h.Columns), skipped: skipped}
 	header, err := c.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, ErrNoHeader
@@ -184,6 +185,10 @@ func (r *Reader) Read() (Row, error) {
 	}
 	return row, nil
 }
+
+// Buffered returns how many bytes of input are at hand: when 0, the next
+// Read may wait for more.
+func (r *Reader) Buffered() int { return r.in.Buffered() }
 
 // fields returns the slice for a row's cells, empty.
 func (r *Reader) fields() []string {

@@ -166,6 +166,11 @@ func daysIn(month, year int) int {
 
 // AppendJSONString appends s as a JSON string. s must be valid UTF-8.
 func AppendJSONString(dst []byte, s string) []byte {
+	if plainString(s) { // the usual case: nothing to escape
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
@@ -191,4 +196,26 @@ func AppendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// plainString reports whether s has nothing JSON must escape: no quote, no
+// backslash, no control character. It tests eight bytes at a time (a byte
+// is below 0x20, or equals one sought, when subtracting sets its top bit).
+func plainString(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(s) >= 8 {
+		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		q, b := w^('"'*ones), w^('\\'*ones)
+		if ((w-0x20*ones)&^w|(q-ones)&^q|(b-ones)&^b)&highs != 0 {
+			return false
+		}
+		s = s[8:]
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

@@ -460,3 +460,17 @@ func TestSchemaColumns(t *testing.T) {
 		t.Errorf("Columns() = %v, want %v", got, want)
 	}
 }
+
+func TestPlainString(t *testing.T) {
+	t.Parallel()
+	for i := 0; i < 256; i++ {
+		for _, pos := range []int{0, 5, 7, 8, 12, 16, 20} {
+			b := []byte("abcdefghijklmnopqrstu")
+			b[pos] = byte(i)
+			want := i >= 0x20 && i != '"' && i != '\\'
+			if got := plainString(string(b)); got != want {
+				t.Errorf("plainString with byte %#x at %d = %v, want %v", i, pos, got, want)
+			}
+		}
+	}
+}
