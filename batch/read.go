@@ -78,12 +78,12 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- []*item
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		var rowErr *csvio.RowError
-		num := row.Num
-		if errors.As(err, &rowErr) {
+		num, rowErr := row.Num, (*csvio.RowError)(nil)
+		if err != nil {
+			if !errors.As(err, &rowErr) { // only here: taking rowErr's address moves it to the heap
+				return err
+			}
 			num = rowErr.Row
-		} else if err != nil {
-			return err
 		}
 		if p.cfg.Rows.past(num) {
 			return nil

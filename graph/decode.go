@@ -217,7 +217,10 @@ func (d *decoder) responses(out *[]Response) error {
 		if n := len(*out); n < cap(*out) {
 			r = (*out)[:n+1][n] // as encoding/json, which decodes over what a repeated member left
 		}
-		var headers [][]byte // raw header objects, decoded once the status is known
+		// Raw header objects, decoded once the status is known: the first in
+		// a variable, any repeats (never seen from Graph) in a slice.
+		var first json.RawMessage
+		var more [][]byte
 		err := d.object(func(key []byte) error {
 			switch {
 			case bytes.EqualFold(key, []byte("id")):
@@ -225,24 +228,25 @@ func (d *decoder) responses(out *[]Response) error {
 			case bytes.EqualFold(key, []byte("status")):
 				return d.intInto(&r.Status)
 			case bytes.EqualFold(key, []byte("headers")):
+				if first == nil {
+					return d.rawInto(&first)
+				}
 				var raw json.RawMessage
 				err := d.rawInto(&raw)
-				headers = append(headers, raw)
+				more = append(more, raw)
 				return err
 			case bytes.EqualFold(key, []byte("body")):
 				return d.rawInto(&r.Body)
 			}
 			return d.skip()
 		})
-		if err == nil && (r.Status < 200 || r.Status > 299) {
-			for _, raw := range headers {
-				hd := decoder{data: raw}
-				if err = hd.headers(&r.Headers); err != nil {
-					break
-				}
+		if err == nil && first != nil {
+			err = r.takeHeaders(first)
+		}
+		for _, raw := range more {
+			if err == nil {
+				err = r.takeHeaders(raw)
 			}
-		} else if err == nil {
-			err = checkHeaders(headers)
 		}
 		*out = append(*out, r)
 		return err
@@ -323,24 +327,22 @@ func (d *decoder) headers(h *map[string]string) error {
 	})
 }
 
-// checkHeaders checks that skipped header objects hold only strings, as
-// decoding them would.
-func checkHeaders(headers [][]byte) error {
-	for _, raw := range headers {
-		hd := decoder{data: raw}
-		err := hd.object(func([]byte) error {
-			if hd.peek() == 'n' {
-				_, err := hd.literal()
-				return err
-			}
-			_, err := hd.rawString()
-			return err
-		})
-		if err != nil {
+// takeHeaders decodes the raw header object of an item that failed into
+// r.Headers; for an item that succeeded it only checks that the values are
+// strings, as decoding them would.
+func (r *Response) takeHeaders(raw []byte) error {
+	hd := decoder{data: raw}
+	if r.Status < 200 || r.Status > 299 {
+		return hd.headers(&r.Headers)
+	}
+	return hd.object(func([]byte) error {
+		if hd.peek() == 'n' {
+			_, err := hd.literal()
 			return err
 		}
-	}
-	return nil
+		_, err := hd.rawString()
+		return err
+	})
 }
 
 // stringInto decodes a string, or leaves *s as it is for null.
