@@ -95,15 +95,7 @@ func (r *Request) appendJSON(dst []byte) []byte {
 	dst = AppendJSONString(dst, r.Method)
 	dst = append(dst, `,"url":`...)
 	dst = AppendJSONString(dst, r.URL)
-	if len(r.Headers) > 0 {
-		dst = append(dst, `,"headers":{`...)
-		dst = appendHeaders(dst, r.Headers)
-		dst = append(dst, '}')
-	}
-	if len(r.Body) > 0 {
-		dst = append(dst, `,"body":`...)
-		dst = append(dst, r.Body...)
-	}
+	dst = appendHeadersAndBody(dst, r.Headers, r.Body)
 	return append(dst, '}')
 }
 
@@ -121,18 +113,25 @@ func (b *BatchResponse) AppendJSON(dst []byte) []byte {
 		dst = AppendJSONString(dst, r.ID)
 		dst = append(dst, `,"status":`...)
 		dst = strconv.AppendInt(dst, int64(r.Status), 10)
-		if len(r.Headers) > 0 {
-			dst = append(dst, `,"headers":{`...)
-			dst = appendHeaders(dst, r.Headers)
-			dst = append(dst, '}')
-		}
-		if len(r.Body) > 0 {
-			dst = append(dst, `,"body":`...)
-			dst = append(dst, r.Body...)
-		}
+		dst = appendHeadersAndBody(dst, r.Headers, r.Body)
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...)
+}
+
+// appendHeadersAndBody appends the "headers" and "body" members of a
+// request or an answer, when they are not empty.
+func appendHeadersAndBody(dst []byte, h map[string]string, body json.RawMessage) []byte {
+	if len(h) > 0 {
+		dst = append(dst, `,"headers":{`...)
+		dst = appendHeaders(dst, h)
+		dst = append(dst, '}')
+	}
+	if len(body) > 0 {
+		dst = append(dst, `,"body":`...)
+		dst = append(dst, body...)
+	}
+	return dst
 }
 
 // appendHeaders appends the members of h, in key order.

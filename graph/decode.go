@@ -19,20 +19,8 @@ import (
 // only (status outside 2xx): those of successful items, a map per row that
 // nothing reads, are checked and left nil.
 func DecodeBatchResponse(data []byte) (BatchResponse, error) {
-	d := decoder{data: data}
 	var br BatchResponse
-	err := d.object(func(key []byte) error {
-		if !bytes.EqualFold(key, []byte("responses")) {
-			return d.skip()
-		}
-		return d.responses(&br.Responses)
-	})
-	if err == nil {
-		d.ws()
-		if d.i < len(d.data) {
-			err = d.errorf("data after the answer")
-		}
-	}
+	err := decodeEnvelope(data, "responses", func(d *decoder) error { return d.responses(&br.Responses) })
 	if err != nil {
 		return BatchResponse{}, err
 	}
@@ -43,24 +31,37 @@ func DecodeBatchResponse(data []byte) (BatchResponse, error) {
 // into a BatchRequest (member names matched without regard to case, bodies
 // kept raw), without reflection. The emulator reads every envelope with it.
 func DecodeBatchRequest(data []byte) (BatchRequest, error) {
-	d := decoder{data: data}
 	var br BatchRequest
-	err := d.object(func(key []byte) error {
-		if !bytes.EqualFold(key, []byte("requests")) {
-			return d.skip()
-		}
-		return d.requests(&br.Requests)
-	})
-	if err == nil {
-		d.ws()
-		if d.i < len(d.data) {
-			err = d.errorf("data after the request")
-		}
-	}
+	err := decodeEnvelope(data, "requests", func(d *decoder) error { return d.requests(&br.Requests) })
 	if err != nil {
 		return BatchRequest{}, err
 	}
 	return br, nil
+}
+
+// decodeEnvelope decodes the object in data, handing the member called
+// name to decode and skipping the others, and checks nothing follows it.
+func decodeEnvelope(data []byte, name string, decode func(*decoder) error) error {
+	d := decoder{data: data}
+	err := d.object(func(key []byte) error {
+		if !bytes.EqualFold(key, []byte(name)) {
+			return d.skip()
+		}
+		return decode(&d)
+	})
+	if err == nil {
+		err = d.end()
+	}
+	return err
+}
+
+// end checks that only spaces are left.
+func (d *decoder) end() error {
+	d.ws()
+	if d.i < len(d.data) {
+		return d.errorf("data after the JSON value")
+	}
+	return nil
 }
 
 // DecodeObject calls member with the name and raw value of each member of
@@ -80,10 +81,7 @@ func DecodeObject(data []byte, member func(name string, value []byte) error) err
 		return member(name, d.data[start:d.i])
 	})
 	if err == nil {
-		d.ws()
-		if d.i < len(d.data) {
-			err = d.errorf("data after the object")
-		}
+		err = d.end()
 	}
 	return err
 }

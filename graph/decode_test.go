@@ -48,16 +48,25 @@ func TestDecodeBatchResponseMatchesEncodingJSON(t *testing.T) {
 
 func checkDecode(t *testing.T, in []byte) {
 	t.Helper()
-	var want BatchResponse
-	wantErr := json.Unmarshal(in, &want)
-	for i := range want.Responses {
-		if r := &want.Responses[i]; r.Status >= 200 && r.Status <= 299 {
-			r.Headers = nil // successful items' headers are not decoded
+	checkSameAsEncodingJSON(t, in, DecodeBatchResponse, func(want *BatchResponse) {
+		for i := range want.Responses {
+			if r := &want.Responses[i]; r.Status >= 200 && r.Status <= 299 {
+				r.Headers = nil // successful items' headers are not decoded
+			}
 		}
-	}
-	got, err := DecodeBatchResponse(in)
+	})
+}
+
+// checkSameAsEncodingJSON checks that decode gives what encoding/json
+// gives for in, adjusted by expect: the same error or none, the same value.
+func checkSameAsEncodingJSON[T any](t *testing.T, in []byte, decode func([]byte) (T, error), expect func(*T)) {
+	t.Helper()
+	var want T
+	wantErr := json.Unmarshal(in, &want)
+	expect(&want)
+	got, err := decode(in)
 	if (err != nil) != (wantErr != nil) {
-		t.Fatalf("DecodeBatchResponse(%q) error = %v; encoding/json says %v", in, err, wantErr)
+		t.Fatalf("decoding %q: error = %v; encoding/json says %v", in, err, wantErr)
 	}
 	if err != nil {
 		return
@@ -69,7 +78,7 @@ func checkDecode(t *testing.T, in []byte) {
 		s := string(m)
 		return &s
 	})); diff != "" {
-		t.Errorf("DecodeBatchResponse(%q) differs from encoding/json (-want +got):\n%s", in, diff)
+		t.Errorf("decoding %q differs from encoding/json (-want +got):\n%s", in, diff)
 	}
 }
 
@@ -168,24 +177,7 @@ var requestTests = []string{
 
 func checkDecodeRequest(t *testing.T, in []byte) {
 	t.Helper()
-	var want BatchRequest
-	wantErr := json.Unmarshal(in, &want)
-	got, err := DecodeBatchRequest(in)
-	if (err != nil) != (wantErr != nil) {
-		t.Fatalf("DecodeBatchRequest(%q) error = %v; encoding/json says %v", in, err, wantErr)
-	}
-	if err != nil {
-		return
-	}
-	if diff := cmp.Diff(want, got, cmp.Transformer("raw", func(m json.RawMessage) *string {
-		if m == nil {
-			return nil
-		}
-		s := string(m)
-		return &s
-	})); diff != "" {
-		t.Errorf("DecodeBatchRequest(%q) differs from encoding/json (-want +got):\n%s", in, diff)
-	}
+	checkSameAsEncodingJSON(t, in, DecodeBatchRequest, func(*BatchRequest) {})
 }
 
 func TestDecodeBatchRequestMatchesEncodingJSON(t *testing.T) {
