@@ -40,7 +40,7 @@ func newKeyLocks() *keyLocks {
 	return &keyLocks{lines: make(map[entityKey][]*item), ready: make(chan struct{}, 1)}
 }
 
-// lockOrQueue locks it's key and returns true, or queues it behind the
+// lockOrQueue locks its key and returns true, or queues it behind the
 // key's holder and returns false.
 func (k *keyLocks) lockOrQueue(it *item) bool {
 	k.mu.Lock()
@@ -54,7 +54,7 @@ func (k *keyLocks) lockOrQueue(it *item) bool {
 	return true
 }
 
-// unlock releases it's key, passing it to the next row in line, if any.
+// unlock releases its key, passing it to the next row in line, if any.
 func (k *keyLocks) unlock(it *item) {
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -93,6 +93,9 @@ func NewPacer(r Rate) *Pacer {
 // of want may go now (at least 1, at most want). The caller must send that
 // many. It returns early with ctx's error when ctx is done.
 func (p *Pacer) Acquire(ctx context.Context, want int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err // stopped: grant nothing, even if a send would be allowed
+	}
 	for {
 		n, wait := p.tryAcquire(want, time.Now())
 		if n > 0 {

@@ -62,6 +62,9 @@ func (p *pipeline) pack(ctx context.Context, items <-chan []*item, envelopes cha
 		if items == nil && queued == 0 && len(handedBack) == 0 && len(env) == 0 && len(incoming) == 0 {
 			return nil
 		}
+		if ctx.Err() != nil { // stopped: hand no more envelopes out, though one may be ready
+			return nil
+		}
 		var out chan<- []*item
 		if len(env) == size || (len(env) > 0 && (lingered || items == nil)) {
 			out = envelopes

@@ -44,32 +44,8 @@ type item struct {
 // without error, when ctx is done.
 func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- []*item) error {
 	defer close(items)
-	var chunk []*item // rows are handed to the packer a chunk at a time
-	send := func() bool {
-		if len(chunk) == 0 {
-			return true
-		}
-		select {
-		case items <- chunk:
-			chunk = make([]*item, 0, readChunk)
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-	defer send()
-	var (
-		outcomes []csvio.Result // recorded a burst at a time: a million rows of a dry run are a million outcomes
-		scratch  []byte         // a dry run's PATCH bodies, built to validate and thrown away
-		now      = time.Now()   // the finishedAt of a burst's outcomes
-	)
-	record := func(r csvio.Result) {
-		if outcomes = append(outcomes, r); len(outcomes) == readBurst {
-			p.emit(outcomes...)
-			outcomes, now = nil, time.Now()
-		}
-	}
-	defer func() { p.emit(outcomes...) }()
+	f := &feed{p: p, src: src, items: items}
+	defer f.send(ctx)
 	for seen := 0; p.cfg.Limit == 0 || seen < p.cfg.Limit; {
 		if ctx.Err() != nil {
 			return nil
@@ -85,59 +61,102 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- []*item
 			}
 			num = rowErr.Row
 		}
-		if p.cfg.Rows.past(num) {
+		switch {
+		case p.cfg.Rows.past(num):
 			return nil
-		}
-		if !p.cfg.Rows.has(num) {
+		case !p.cfg.Rows.has(num):
 			continue
 		}
 		seen++
 		p.stats.Read.Add(1)
 		if rowErr != nil {
-			record(invalid(rowErr.Row, "", "", rowErr.Err, now))
-			continue
+			f.record(invalid(rowErr.Row, "", "", rowErr.Err))
+		} else if err := f.take(ctx, row); err != nil {
+			return err
 		}
-		if h := p.cfg.History; h != nil {
-			if !h.Match(row.Num, row.Fields[0], row.Fields[1]) {
-				return &MismatchError{Row: row.Num, PolicyID: row.Fields[0], ID: row.Fields[1]}
-			}
-			if h.Updated(row.Num) {
-				p.stats.Skipped.Add(1)
-				continue
-			}
-		}
-		if p.cfg.DryRun {
-			var err error
-			if scratch, err = p.cfg.Schema.Validate(scratch[:0], row.Fields[0], row.Fields[1], row.Fields[2:]); err != nil {
-				record(invalid(row.Num, row.Fields[0], row.Fields[1], err, now))
-			} else {
-				record(csvio.Result{Row: row.Num, PolicyID: row.Fields[0], ID: row.Fields[1], Outcome: csvio.Valid, FinishedAt: now})
-			}
-			continue
-		}
-		it, res := p.validate(row, now)
-		switch {
-		case res != nil:
-			record(*res)
-		default:
-			// Send when the chunk is full, or when the next Read could wait
-			// for a slow input (a pipe): no row waits for others to come.
-			if chunk = append(chunk, it); len(chunk) == readChunk || !buffered(src) {
-				if !send() {
-					return nil
-				}
-			}
+		if !buffered(src) { // the next Read may wait: let nothing wait with it
+			f.send(ctx)
 		}
 	}
 	return nil
 }
 
+// feed is what the reader has gathered for the stages after it: items for
+// the packer, outcomes for the writer. Handing them over a chunk at a time
+// saves a goroutine switch a row.
+type feed struct {
+	p        *pipeline
+	src      rowReader
+	items    chan<- []*item
+	chunk    []*item
+	outcomes []csvio.Result
+	scratch  []byte // a dry run's PATCH bodies, built to validate and thrown away
+}
+
+// take validates one row and gathers its item, or records its outcome. It
+// fails when the row does not match the results file being resumed.
+func (f *feed) take(ctx context.Context, row csvio.Row) error {
+	p := f.p
+	policyID, id := row.Fields[0], row.Fields[1]
+	if h := p.cfg.History; h != nil {
+		if !h.Match(row.Num, policyID, id) {
+			return &MismatchError{Row: row.Num, PolicyID: policyID, ID: id}
+		}
+		if h.Updated(row.Num) {
+			p.stats.Skipped.Add(1)
+			return nil
+		}
+	}
+	if p.cfg.DryRun {
+		var err error
+		if f.scratch, err = p.cfg.Schema.Validate(f.scratch[:0], policyID, id, row.Fields[2:]); err != nil {
+			f.record(invalid(row.Num, policyID, id, err))
+		} else {
+			f.record(csvio.Result{Row: row.Num, PolicyID: policyID, ID: id, Outcome: csvio.Valid})
+		}
+		return nil
+	}
+	it, res := p.validate(row)
+	if res != nil {
+		f.record(*res)
+		return nil
+	}
+	if f.chunk = append(f.chunk, it); len(f.chunk) == readChunk {
+		f.send(ctx)
+	}
+	return nil
+}
+
+// record gathers an outcome, stamped now.
+func (f *feed) record(r csvio.Result) {
+	r.FinishedAt = time.Now()
+	if f.outcomes = append(f.outcomes, r); len(f.outcomes) == readBurst {
+		f.p.emit(f.outcomes...)
+		f.outcomes = nil
+	}
+}
+
+// send hands over what was gathered: outcomes first, as the packer may
+// keep the reader waiting.
+func (f *feed) send(ctx context.Context) {
+	f.p.emit(f.outcomes...)
+	f.outcomes = nil
+	if len(f.chunk) == 0 {
+		return
+	}
+	select {
+	case f.items <- f.chunk:
+		f.chunk = make([]*item, 0, readChunk)
+	case <-ctx.Done():
+	}
+}
+
 // validate returns the item for row, or the invalid outcome that replaces it.
-func (p *pipeline) validate(row csvio.Row, now time.Time) (*item, *csvio.Result) {
+func (p *pipeline) validate(row csvio.Row) (*item, *csvio.Result) {
 	policyID, id := row.Fields[0], row.Fields[1]
 	patch, err := p.cfg.Schema.NewPatch(policyID, id, row.Fields[2:])
 	if err != nil {
-		r := invalid(row.Num, policyID, id, err, now)
+		r := invalid(row.Num, policyID, id, err)
 		return nil, &r
 	}
 	return &item{
@@ -149,13 +168,7 @@ func (p *pipeline) validate(row csvio.Row, now time.Time) (*item, *csvio.Result)
 	}, nil
 }
 
-func invalid(row int, policyID, id string, err error, at time.Time) csvio.Result {
-	return csvio.Result{
-		Row:          row,
-		PolicyID:     policyID,
-		ID:           id,
-		Outcome:      csvio.Invalid,
-		ErrorMessage: err.Error(),
-		FinishedAt:   at,
-	}
+// invalid is the outcome of a row that is not sent; record stamps it.
+func invalid(row int, policyID, id string, err error) csvio.Result {
+	return csvio.Result{Row: row, PolicyID: policyID, ID: id, Outcome: csvio.Invalid, ErrorMessage: err.Error()}
 }

@@ -26,7 +26,7 @@ type Config struct {
 	Schema      *graph.Schema
 	BatchSize   int           // items per envelope, 1 to graph.MaxBatchSize; default graph.MaxBatchSize
 	Concurrency int           // envelopes in flight at once; default DefaultConcurrency
-	MaxAttempts int           // sends of a row before a 5xx or lost answer makes it failed (429s do not count); default DefaultMaxAttempts
+	MaxAttempts int           // sends of a row answered 5xx or lost before it is failed (429s and 401s do not count); default DefaultMaxAttempts
 	MaxWait     time.Duration // longest wait one Retry-After may impose; default DefaultMaxWait
 	Limit       int           // process only the first Limit data rows (of Rows, if set); 0 means all
 	Rows        RowRange      // process only these data rows; the zero value means all
@@ -106,8 +106,8 @@ type sender interface {
 }
 
 // flushInterval is how often the results file is flushed, so that its
-// periodic fsync happens even while no row finishes.
-const flushInterval = time.Second
+// fsync comes in time even while no row finishes.
+const flushInterval = 250 * time.Millisecond
 
 // ErrInterrupted is returned by Run after a graceful stop (Config.Stop).
 var ErrInterrupted = errors.New("interrupted")
@@ -129,7 +129,8 @@ func (e *MismatchError) Error() string {
 // Rows that fail validation are recorded as invalid without being sent; a
 // row Graph refuses is recorded as failed and the run goes on. Run returns
 // an error only when the run could not go on: src or dst failed, signing
-// in failed, the run was stopped (ErrInterrupted) or ctx was cancelled.
+// in failed, the input does not match Config.History (*MismatchError), the
+// run was stopped (ErrInterrupted) or ctx was cancelled.
 // Rows still in flight then have no outcome, and a later --resume sends
 // them again. send may be nil for a dry run.
 func Run(ctx context.Context, src rowReader, dst resultWriter, send sender, cfg Config) (Summary, error) {
@@ -216,7 +217,7 @@ func (p *pipeline) emit(rs ...csvio.Result) {
 // write owns dst. It hands outcomes to dst within groupCommit of their
 // arrival, in one Flush for all that arrived meanwhile, so that a crash
 // loses at most the outcomes of rows still in flight or just answered; it
-// also flushes every flushInterval, for dst's periodic fsync, and at the end.
+// also flushes every flushInterval, for dst's fsync, and at the end.
 func (p *pipeline) write(dst resultWriter) error {
 	defer close(p.writerDone)
 	tick := time.NewTicker(flushInterval)

@@ -187,13 +187,19 @@ func (h *History) add(rec [4][]byte) error {
 		return fmt.Errorf("outcome %q is not one graphbatch writes", rec[3])
 	}
 	pg, i := h.page(row, true), row%pageRows
-	fp := fingerprint(rec[1], rec[2])
-	switch pg.prints[i] {
-	case 0:
-		pg.prints[i] = fp
+	// An invalid row's keys prove nothing: they may be what the person
+	// fixed before resuming, or missing for a record that was not a row.
+	fp := byte(anyKeys)
+	if string(rec[3]) != string(Invalid) {
+		fp = fingerprint(rec[1], rec[2])
+	}
+	switch old := pg.prints[i]; {
+	case old == 0:
 		h.rows++
-	case fp:
-	default:
+		pg.prints[i] = fp
+	case old == anyKeys:
+		pg.prints[i] = fp
+	case fp != anyKeys && fp != old:
 		return fmt.Errorf("row %d is recorded with two different policyId/id pairs: the file mixes results of different inputs", row)
 	}
 	word, bit := i/64, uint64(1)<<(i%64)
@@ -221,7 +227,11 @@ func (h *History) page(row int, create bool) *historyPage {
 	return h.pages[n]
 }
 
-// fingerprint hashes a row's keys into 1..255; 0 means "not recorded".
+// anyKeys marks a row recorded only as invalid: any keys match it.
+const anyKeys = 255
+
+// fingerprint hashes a row's keys into 1..254; 0 means "not recorded" and
+// anyKeys "recorded, keys unknown".
 // It is FNV-1a over policyId, a zero byte and id.
 func fingerprint[T string | []byte](policyID, id T) byte {
 	const offset, prime = 2166136261, 16777619
@@ -233,7 +243,7 @@ func fingerprint[T string | []byte](policyID, id T) byte {
 	for i := 0; i < len(id); i++ {
 		h = (h ^ uint32(id[i])) * prime
 	}
-	return byte(h%255) + 1
+	return byte(h%254) + 1
 }
 
 // Updated reports whether row's last recorded outcome is updated.
@@ -249,17 +259,22 @@ func (h *History) Updated(row int) bool {
 // Match reports whether row, with these keys, can be the row the results
 // file recorded under its number: true if the file never recorded the row.
 // A false answer means the file belongs to another input, or the input
-// changed. One byte per row lets a wrong row through 1 time in 255; a
+// changed. One byte per row lets a wrong row through 1 time in 254; a
 // changed input has many wrong rows, and the first one caught stops it.
 func (h *History) Match(row int, policyID, id string) bool {
 	if row < 1 {
 		return true
 	}
 	pg := h.page(row, false)
-	if pg == nil || pg.prints[row%pageRows] == 0 {
+	if pg == nil {
 		return true
 	}
-	return pg.prints[row%pageRows] == fingerprint(policyID, id)
+	switch fp := pg.prints[row%pageRows]; fp {
+	case 0, anyKeys:
+		return true
+	default:
+		return fp == fingerprint(policyID, id)
+	}
 }
 
 // Rows returns how many distinct rows are recorded.

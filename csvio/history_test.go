@@ -695,3 +695,25 @@ func histJournal(n, failedEach int) []byte {
 	}
 	return buf.Bytes()
 }
+
+func TestHistoryInvalidRowsDoNotPinKeys(t *testing.T) {
+	t.Parallel()
+	lines := "row,policyId,id,outcome,httpStatus,errorCode,errorMessage,attempts,requestId,clientRequestId,finishedAt\n" +
+		"1,p,,invalid,,,column id is empty,0,,,2026-01-01T00:00:00.000Z\n" +
+		"2,p,d2,invalid,,,bad status,0,,,2026-01-01T00:00:00.000Z\n" +
+		"3,p,d3,invalid,,,bad status,0,,,2026-01-01T00:00:00.000Z\n" +
+		"3,p,d3,failed,404,ResourceNotFound,gone,1,,,2026-01-01T00:00:00.000Z\n"
+	h, _, err := csvio.ReadHistory(strings.NewReader(lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.Match(1, "p", "d1") || !h.Match(2, "p", "d2-fixed") {
+		t.Error("a row recorded only as invalid refused keys fixed since")
+	}
+	if h.Match(3, "p", "other") {
+		t.Error("a row sent with keys d3 matched other keys")
+	}
+	if h.Rows() != 3 {
+		t.Errorf("Rows = %d, want 3", h.Rows())
+	}
+}

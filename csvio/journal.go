@@ -9,21 +9,21 @@ import (
 	"time"
 )
 
-// Journal is a results file on disk. Lines are appended whole, handed to
-// the operating system at every Flush, and forced to the disk (fsync) at
-// most syncInterval apart and at Close. A Journal is not safe for
-// concurrent use: one goroutine owns it.
+// Journal is a results file on disk. Lines are appended whole and handed
+// to the operating system at every Flush; a Flush also forces them to the
+// disk (fsync) once the oldest of them is syncAfter old, and Close does.
+// Flushed every quarter second, no line waits a second for the disk. A
+// Journal is not safe for concurrent use: one goroutine owns it.
 type Journal struct {
-	f        *os.File
-	w        *Writer
-	path     string
-	syncedAt time.Time
-	dirty    bool // lines were recorded since the last fsync
+	f          *os.File
+	w          *Writer
+	path       string
+	dirtySince time.Time // when the oldest line not yet on the disk was recorded; zero if none
 }
 
-// syncInterval bounds how much a power loss can take: outcomes older than
-// this are on the disk.
-const syncInterval = time.Second
+// syncAfter is how long a line may wait for its fsync, so that a power
+// loss takes at most the last moments of a run, without an fsync per write.
+const syncAfter = 500 * time.Millisecond
 
 // CreateJournal creates the results file at path, replacing any, and
 // writes its header.
@@ -77,26 +77,28 @@ func ResumeJournal(path string) (*Journal, *History, error) {
 }
 
 func newJournal(f *os.File, path string) *Journal {
-	return &Journal{f: f, w: NewWriter(f), path: path, syncedAt: time.Now()}
+	return &Journal{f: f, w: NewWriter(f), path: path}
 }
 
 // Write records r.
 func (j *Journal) Write(r *Result) error {
-	j.dirty = true
+	if j.dirtySince.IsZero() {
+		j.dirtySince = time.Now()
+	}
 	return j.wrap(j.w.Write(r))
 }
 
 // Flush hands every recorded line to the operating system, where a crash
-// of the process cannot lose it, and forces them to the disk if the last
-// fsync is syncInterval old.
+// of the process cannot lose it, and forces them to the disk once the
+// oldest is syncAfter old.
 func (j *Journal) Flush() error {
 	if err := j.w.Flush(); err != nil {
 		return j.wrap(err)
 	}
-	if !j.dirty || time.Since(j.syncedAt) < syncInterval {
+	if j.dirtySince.IsZero() || time.Since(j.dirtySince) < syncAfter {
 		return nil
 	}
-	j.syncedAt, j.dirty = time.Now(), false
+	j.dirtySince = time.Time{}
 	return j.wrap(j.f.Sync())
 }
 

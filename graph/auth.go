@@ -272,6 +272,8 @@ type deviceCredential struct {
 	prompt io.Writer
 }
 
+func (*deviceCredential) interactive() {}
+
 func (c *deviceCredential) Token(ctx context.Context, fresh bool) (string, error) {
 	if accounts, err := c.app.Accounts(ctx); err == nil && len(accounts) > 0 {
 		opts := []public.AcquireSilentOption{public.WithSilentAccount(accounts[0])}

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"encoding/json"
 	"maps"
 	"slices"
@@ -68,8 +69,8 @@ func (r *Response) Err() *Error {
 		return nil
 	}
 	e := ParseError(r.Status, r.Body)
-	e.RequestID = firstNonEmpty(r.Header("request-id"), e.RequestID)
-	e.ClientRequestID = firstNonEmpty(r.Header("client-request-id"), e.ClientRequestID)
+	e.RequestID = cmp.Or(r.Header("request-id"), e.RequestID)
+	e.ClientRequestID = cmp.Or(r.Header("client-request-id"), e.ClientRequestID)
 	e.RetryAfter = r.Header("Retry-After")
 	return e
 }
@@ -154,13 +155,4 @@ func appendHeaders(dst []byte, h map[string]string) []byte {
 		member(k, h[k])
 	}
 	return dst
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,10 +48,12 @@ const maxAnswerBytes = 16 << 20
 
 // Batch POSTs reqs as one envelope to {root}/{v}/$batch with a fresh
 // client-request-id. If Graph answers the envelope with an error status, the
-// error is an *Error; a 200 whose body is not JSON wraps ErrMalformed
-// (a JSON body without responses gives none, and the caller sees every
-// item unanswered); anything else is a transport error. Item failures are not
-// errors: they are in the result's Responses.
+// error is an *Error; another 2xx than 200, or a 200 whose body is not
+// JSON, wraps ErrMalformed (a JSON body without responses gives none, and
+// the caller sees every item unanswered); anything else is a transport
+// error. Item failures are not errors: they are in the result's
+// Responses. The result is not nil once the request was sent, so that a
+// failure still names its client-request-id.
 func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchResult, error) {
 	env := BatchRequest{Requests: reqs}
 	size := 16
@@ -70,19 +73,23 @@ func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchRe
 	if err != nil {
 		return nil, err
 	}
+	result := &BatchResult{ClientRequestID: crid, TokenGen: gen}
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
-		return nil, err
+		return result, err
 	}
 	defer resp.Body.Close()
 	answer, err := readAnswer(resp)
 	if err != nil {
-		return nil, fmt.Errorf("reading $batch answer: %w", err)
+		return result, fmt.Errorf("reading $batch answer: %w", err)
 	}
-	result := &BatchResult{RequestID: resp.Header.Get("request-id"), ClientRequestID: crid, TokenGen: gen}
+	result.RequestID = resp.Header.Get("request-id")
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.StatusCode != http.StatusOK {
+		return result, fmt.Errorf("%w: status %d instead of 200", ErrMalformed, resp.StatusCode)
+	}
 	if resp.StatusCode != http.StatusOK {
 		e := ParseError(resp.StatusCode, answer)
-		e.RequestID = firstNonEmpty(result.RequestID, e.RequestID)
+		e.RequestID = cmp.Or(result.RequestID, e.RequestID)
 		e.ClientRequestID = crid
 		e.RetryAfter = resp.Header.Get("Retry-After")
 		return result, e

@@ -361,3 +361,16 @@ func TestBatchCancel(t *testing.T) {
 		t.Errorf("Batch with a cancelled context error = %v, want one wrapping context.Canceled", err)
 	}
 }
+
+func TestBatchOther2xxIsMalformed(t *testing.T) {
+	t.Parallel()
+	c, mux := setup(t)
+	recordBatch(t, mux, "POST /v1.0/$batch", http.StatusAccepted, nil, `{}`)
+	res, err := c.Batch(t.Context(), V1, testRequests(t))
+	if !errors.Is(err, ErrMalformed) {
+		t.Errorf("Batch answered 202 = %v, want an error wrapping ErrMalformed (sent again, not failed)", err)
+	}
+	if res == nil || res.ClientRequestID == "" {
+		t.Errorf("result %+v: a failed envelope must still name its client-request-id", res)
+	}
+}

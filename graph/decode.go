@@ -2,7 +2,6 @@ package graph
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -388,7 +387,7 @@ func (d *decoder) rawString() ([]byte, error) {
 			return nil, d.errorf("unterminated string")
 		}
 		end += d.i
-		if plain(d.data[d.i:end]) { // the usual case, checked 8 bytes at a time
+		if plain(d.data[d.i:end]) { // the usual case
 			d.i = end + 1
 			return d.data[start:end], nil
 		}
@@ -413,29 +412,6 @@ func (d *decoder) rawString() ([]byte, error) {
 		}
 		// an escape ran over the quote: it was \"; look for the next one
 	}
-}
-
-// plain reports whether b holds no backslash and no control character,
-// testing eight bytes at a time (SWAR: a byte is below 0x20, or equals
-// '\\', when subtracting leaves its top bit set where it was clear).
-func plain(b []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	for len(b) >= 8 {
-		w := binary.LittleEndian.Uint64(b)
-		control := (w - 0x20*ones) &^ w & highs
-		x := w ^ ('\\' * ones)
-		backslash := (x - ones) &^ x & highs
-		if control|backslash != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c < 0x20 || c == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 // validEscape reports whether b, following a backslash, starts a valid

@@ -3,7 +3,6 @@ package graph
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -211,19 +210,6 @@ func TestDecodeObject(t *testing.T) {
 	for _, bad := range []string{`{"a":1`, `[1]`, `{"a":1} x`, `{"a":tru}`} {
 		if err := DecodeObject([]byte(bad), func(string, []byte) error { return nil }); err == nil {
 			t.Errorf("DecodeObject(%q) = nil, want an error", bad)
-		}
-	}
-}
-
-func TestPlain(t *testing.T) {
-	for i := 0; i < 256; i++ {
-		for _, pos := range []int{0, 3, 7, 8, 13, 16} {
-			b := []byte(strings.Repeat("abcdefgh", 3))
-			b[pos] = byte(i)
-			want := i >= 0x20 && i != '\\'
-			if got := plain(b); got != want {
-				t.Errorf("plain with byte %#x at %d = %v, want %v", i, pos, got, want)
-			}
 		}
 	}
 }

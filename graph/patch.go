@@ -35,19 +35,13 @@ type Patch struct {
 // cell per s.Properties, "" for "leave alone". The error is a *ValueError
 // naming the first bad column, or ErrNoProperty.
 func (s *Schema) NewPatch(policyID, id string, values []string) (Patch, error) {
-	if err := CheckKey(policyID); err != nil {
-		return Patch{}, &ValueError{Column: PolicyIDColumn, Value: policyID, Err: err}
-	}
-	if err := CheckKey(id); err != nil {
-		return Patch{}, &ValueError{Column: IDColumn, Value: id, Err: err}
-	}
 	size := 2
 	for i, v := range values {
-		if v != "" {
+		if i < len(s.Properties) && v != "" {
 			size += len(s.Properties[i].Name) + len(v) + 8
 		}
 	}
-	body, err := s.AppendBody(make([]byte, 0, size), values)
+	body, err := s.Validate(make([]byte, 0, size), policyID, id, values)
 	if err != nil {
 		return Patch{}, err
 	}

@@ -9,7 +9,6 @@ package graph
 import (
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 )
@@ -56,7 +55,8 @@ type Property struct {
 
 // A Resource is one kind of Graph entity graphbatch can PATCH, reached as
 // {Parent}/{policyId}/{Collection}/{id}. Its properties come from Graph's
-// metadata (see ../shared/reference/schema.json in the project history).
+// official metadata (msgraph-metadata's v1.0 and beta CSDL): every
+// property of the entity type, as none is marked computed or read-only.
 type Resource struct {
 	Name       string // the RESOURCE argument, e.g. "device-statuses"
 	Entity     string // Graph entity type, e.g. "deviceComplianceDeviceStatus"
@@ -151,6 +151,12 @@ func (p Property) Versions() []Version {
 	return Versions
 }
 
+// PathTemplate returns the entity path with {policyId} and {id} in place
+// of the keys, for people to read.
+func (r *Resource) PathTemplate() string {
+	return r.Parent + "/{policyId}/" + r.Collection + "/{id}"
+}
+
 // Path returns the URL path, relative to {root}/{version}, of one entity.
 // Keys are untrusted CSV values: each is escaped as a single path segment, so
 // no key can add a segment, a query or a fragment. Callers must first reject
@@ -198,9 +204,4 @@ func (s *Schema) Columns() []string {
 		cols = append(cols, p.Name)
 	}
 	return cols
-}
-
-// HasColumn reports whether name (in Graph's spelling) is a column of s.
-func (s *Schema) HasColumn(name string) bool {
-	return slices.Contains(s.Columns(), name)
 }

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -30,8 +31,20 @@ type Tokens struct {
 func NewTokens(cred Credential) *Tokens { return &Tokens{cred: cred} }
 
 // tokenTimeout bounds one token request: a managed identity endpoint that
-// does not answer would otherwise hold a run for minutes.
+// does not answer would otherwise hold a run for minutes. A person signing
+// in with a device code gets as long as the code lives instead.
 const tokenTimeout = time.Minute
+
+// interactive is implemented by credentials that wait for a person.
+type interactive interface{ interactive() }
+
+// bound returns ctx with the time limit for one request of t's credential.
+func (t *Tokens) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := t.cred.(interactive); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, tokenTimeout)
+}
 
 // Token returns the current token and its generation. The credential's
 // own cache makes this cheap, and MSAL fetches a new token five minutes
@@ -42,7 +55,7 @@ const tokenTimeout = time.Minute
 func (t *Tokens) Token(ctx context.Context) (string, uint64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, tokenTimeout)
+	ctx, cancel := t.bound(ctx)
 	defer cancel()
 	tok, err := t.cred.Token(ctx, false)
 	if err != nil {
@@ -68,7 +81,7 @@ func (t *Tokens) Refresh(ctx context.Context, gen uint64) error {
 	if gen != t.gen {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, tokenTimeout)
+	ctx, cancel := t.bound(ctx)
 	defer cancel()
 	if _, err := t.cred.Token(ctx, true); err != nil {
 		return err
@@ -136,7 +149,7 @@ func ParseTokenInfo(token string) (TokenInfo, bool) {
 		return TokenInfo{}, false
 	}
 	info := TokenInfo{
-		AppID:    firstNonEmpty(c.AppID, c.AZP),
+		AppID:    cmp.Or(c.AppID, c.AZP),
 		TenantID: c.TID,
 		Roles:    c.Roles,
 		Scopes:   strings.Fields(c.SCP),

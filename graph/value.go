@@ -166,7 +166,7 @@ func daysIn(month, year int) int {
 
 // AppendJSONString appends s as a JSON string. s must be valid UTF-8.
 func AppendJSONString(dst []byte, s string) []byte {
-	if plainString(s) { // the usual case: nothing to escape
+	if plain(s) { // the usual case: nothing to escape
 		dst = append(dst, '"')
 		dst = append(dst, s...)
 		return append(dst, '"')
@@ -198,10 +198,11 @@ func AppendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// plainString reports whether s has nothing JSON must escape: no quote, no
+// plain reports whether s has nothing JSON must escape: no quote, no
 // backslash, no control character. It tests eight bytes at a time (a byte
-// is below 0x20, or equals one sought, when subtracting sets its top bit).
-func plainString(s string) bool {
+// is below 0x20, or equals one sought, when subtracting sets its top bit):
+// it runs for every string the client encodes or decodes.
+func plain[T string | []byte](s T) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for len(s) >= 8 {
 		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |

@@ -81,7 +81,7 @@ Entity ids beginning with "missing-" answer 404 ResourceNotFound.`,
 	f.StringVar(&opts.Authority.Tenant, "auth-tenant", "graphtest", "with --require-auth: the tenant id")
 	f.StringVar(&opts.Authority.ClientID, "auth-client-id", "graphbatch-test", "with --require-auth: the app allowed to sign in")
 	f.StringVar(&opts.SecretFile, "auth-secret-file", "", "with --require-auth: accept the client secret in `PATH`")
-	f.StringVar(&opts.CertFile, "auth-certificate", "", "with --require-auth: accept client assertions signed by the certificate (PEM or PFX, any key) in `PATH`")
+	f.StringVar(&opts.CertFile, "auth-certificate", "", "with --require-auth: accept client assertions signed by the certificate in `PATH` (PEM or PFX with its RSA key, as a client would use)")
 	f.DurationVar(&opts.Authority.TokenLifetime, "token-lifetime", time.Hour, "with --require-auth: how long issued tokens are honoured")
 	f.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile to `PATH` when stopped (for performance work)")
 	_ = f.MarkHidden("cpuprofile")

@@ -17,18 +17,17 @@ import (
 
 // progressView is what a progress display shows at one moment.
 type progressView struct {
-	Total          int64   // data rows in the input, 0 while unknown
-	Done           int64   // rows with an outcome, earlier runs' included
-	Updated        int64   // earlier runs' included
-	Failed         int64   //
-	Invalid        int64   //
-	Valid          int64   //
-	RowsPerSecond  float64 // over the last minute
-	ETA            time.Duration
-	ThrottledFor   time.Duration // how long sending waits for a Retry-After, 0 if not
-	Elapsed        time.Duration
-	DryRun         bool
-	EarlierUpdated int64
+	Total         int64   // data rows in the input, 0 while unknown
+	Done          int64   // rows with an outcome, earlier runs' included
+	Updated       int64   // earlier runs' included
+	Failed        int64   //
+	Invalid       int64   //
+	Valid         int64   //
+	RowsPerSecond float64 // over the last minute
+	ETA           time.Duration
+	ThrottledFor  time.Duration // how long sending waits for a Retry-After, 0 if not
+	Elapsed       time.Duration
+	DryRun        bool
 }
 
 // line renders v as one line of text, as the terminal display shows it.
@@ -111,15 +110,14 @@ func newProgress(stats *batch.Stats, pacer *batch.Pacer, dryRun bool) *progress 
 func (p *progress) sample(now time.Time) progressView {
 	s := p.stats.Snapshot()
 	v := progressView{
-		Total:          p.total.Load(),
-		Done:           s.Done() + s.Skipped,
-		Updated:        s.Updated + s.Skipped,
-		EarlierUpdated: s.Skipped,
-		Failed:         s.Failed,
-		Invalid:        s.Invalid,
-		Valid:          s.Valid,
-		Elapsed:        now.Sub(p.start),
-		DryRun:         p.dryRun,
+		Total:   p.total.Load(),
+		Done:    s.Done() + s.Skipped,
+		Updated: s.Updated + s.Skipped,
+		Failed:  s.Failed,
+		Invalid: s.Invalid,
+		Valid:   s.Valid,
+		Elapsed: now.Sub(p.start),
+		DryRun:  p.dryRun,
 	}
 	if p.pacer != nil {
 		v.ThrottledFor = max(p.pacer.ThrottledUntil().Sub(now), 0)

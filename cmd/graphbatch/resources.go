@@ -27,7 +27,7 @@ func printResources(std streams) error {
 			fmt.Fprintln(std.Out)
 		}
 		fmt.Fprintf(std.Out, "%s  (Graph %s)\n", r.Name, r.Entity)
-		fmt.Fprintf(std.Out, "  PATCH %s\n", r.Path("{policyId}", "{id}"))
+		fmt.Fprintf(std.Out, "  PATCH %s\n", r.PathTemplate())
 		fmt.Fprintf(std.Out, "  permission: %s\n", r.Permission)
 		tw := tabwriter.NewWriter(std.Out, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  COLUMN\tTYPE\tAPI VERSIONS")

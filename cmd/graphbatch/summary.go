@@ -14,7 +14,8 @@ import (
 )
 
 // runSummary is the summary of one update run, as --summary writes it for
-// monitoring. Row counts take earlier resumed runs into account.
+// monitoring. Rows updated include those an earlier run of a --resume
+// chain updated; the other counts are this run's.
 type runSummary struct {
 	Resource        string    `json:"resource"`
 	APIVersion      string    `json:"apiVersion"`

@@ -203,6 +203,10 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 	if err != nil {
 		return err
 	}
+	if history != nil {
+		log.Info().Str("results", opts.Out).Int("rowsRecorded", history.Rows()).Int("rowsUpdated", history.UpdatedRows()).
+			Msg("resuming: rows already updated are skipped")
+	}
 	cfg := batch.Config{
 		Schema:      schema,
 		BatchSize:   opts.BatchSize,
@@ -220,7 +224,9 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 	log.Debug().Str("resource", res.Name).Str("apiVersion", string(v)).Str("in", opts.In).Str("out", opts.Out).Stringer("rate", rate).Msg("starting")
 	start := time.Now()
 	prog := newProgress(cfg.Stats, cfg.Pacer, opts.DryRun)
-	go opts.countRows(prog, rowRange)
+	counting, stopCounting := context.WithCancel(ctx)
+	defer stopCounting()
+	go opts.countRows(counting, prog, rowRange)
 	stopProgress := opts.showProgress(prog, std, logs, log)
 	hard, cancelHard := hardContext(ctx, std.Abort)
 	defer cancelHard()
@@ -268,8 +274,8 @@ func (o *updateOptions) showProgress(prog *progress, std streams, logs *swapWrit
 }
 
 // countRows counts the input's rows for the progress display, when the
-// input is a file that can be read twice.
-func (o *updateOptions) countRows(prog *progress, r batch.RowRange) {
+// input is a file that can be read twice. It gives up when ctx ends.
+func (o *updateOptions) countRows(ctx context.Context, prog *progress, r batch.RowRange) {
 	if o.In == "-" || o.Progress == "never" {
 		return
 	}
@@ -278,6 +284,8 @@ func (o *updateOptions) countRows(prog *progress, r batch.RowRange) {
 		return
 	}
 	defer f.Close()
+	stop := context.AfterFunc(ctx, func() { f.Close() }) // ends the read at once
+	defer stop()
 	n, ok, err := csvio.CountRows(f)
 	if !ok || err != nil {
 		return

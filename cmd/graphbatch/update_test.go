@@ -336,3 +336,51 @@ func TestResourcesListsColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeAfterFixingRows follows the summary's advice: fix the invalid
+// rows, run again with --resume, and only they are sent.
+func TestResumeAfterFixingRows(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "rows.csv"), filepath.Join(dir, "results.csv")
+	broken := "policyId,id,status\np,d1,compliant\np,,compliant\np,d3,compliantt\np,d4,compliant,extra\n"
+	if err := os.WriteFile(in, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCmd(t, "update", "device-statuses", "--in", in, "--out", out, "--emulator"); code != exitRowsFailed {
+		t.Fatalf("first run: exit %d, want %d; stderr:\n%s", code, exitRowsFailed, stderr)
+	}
+	fixed := "policyId,id,status\np,d1,compliant\np,d2,compliant\np,d3,compliant\np,d4,compliant\n"
+	if err := os.WriteFile(in, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCmd(t, "update", "device-statuses", "--in", in, "--out", out, "--emulator", "--resume")
+	if code != exitOK {
+		t.Fatalf("resume after fixing: exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	last := map[int]csvio.Result{}
+	var rowOneSends int
+	for _, r := range readResults(t, out) {
+		last[r.Row] = r
+		if r.Row == 1 {
+			rowOneSends++
+		}
+	}
+	for n := 1; n <= 4; n++ {
+		if last[n].Outcome != csvio.Updated {
+			t.Errorf("row %d: last outcome %s, want updated", n, last[n].Outcome)
+		}
+	}
+	if rowOneSends != 1 {
+		t.Errorf("row 1 has %d lines: an updated row was sent again", rowOneSends)
+	}
+	if !strings.Contains(stderr, "updated (1 in earlier runs)") {
+		t.Errorf("summary does not count the earlier run:\n%s", stderr)
+	}
+}
+
+func TestResourcesShowsReadablePaths(t *testing.T) {
+	_, stdout, _ := runCmd(t, "resources")
+	if !strings.Contains(stdout, "/deviceManagement/deviceCompliancePolicies/{policyId}/userStatuses/{id}") {
+		t.Errorf("resources shows no readable path:\n%s", stdout)
+	}
+}

@@ -1,13 +1,13 @@
 package graphtest
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/graphbatch/graphbatch/graph"
 )
 
 // Limits are write limits in sliding windows, as Intune enforces them.
@@ -95,23 +95,8 @@ func appOf(r *http.Request) string {
 	if !ok {
 		return ""
 	}
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return tok
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	var claims struct {
-		AppID string `json:"appid"`
-		AZP   string `json:"azp"`
-	}
-	if err != nil || json.Unmarshal(payload, &claims) != nil {
-		return tok
-	}
-	if claims.AppID != "" {
-		return claims.AppID
-	}
-	if claims.AZP != "" {
-		return claims.AZP
+	if info, ok := graph.ParseTokenInfo(tok); ok && info.AppID != "" {
+		return info.AppID
 	}
 	return tok
 }
