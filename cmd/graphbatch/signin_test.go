@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/graphbatch/graphbatch/csvio"
 	"github.com/graphbatch/graphbatch/graph/graphtest"
@@ -80,6 +81,40 @@ func TestUpdateSignsInFromEnvironment(t *testing.T) {
 	// revoked token; every later request must carry the new one.
 	if c.Unauthorized < 1 || c.Unauthorized > 4 || c.ExpiredTokens != c.Unauthorized {
 		t.Errorf("%d requests refused (%d with a revoked token), want 1 to 4, all revoked", c.Unauthorized, c.ExpiredTokens)
+	}
+}
+
+// TestUpdateOutlivesItsTokens is the same run over TLS with tokens that
+// live two seconds, in a run of about two and a half: graphbatch must
+// replace each token before Graph would refuse it, although Entra ID
+// announces them for 330 seconds (MSAL alone would keep one for 30), and
+// the revocation must still cost exactly one refused request. It runs in
+// real time, as real TLS sockets and MSAL's clock need; the same over 13
+// minutes is batch's TestRunWithExpiringTokens, on a fake clock.
+func TestUpdateOutlivesItsTokens(t *testing.T) {
+	emu, ca := authorityEmulator(t,
+		graphtest.Authority{TokenLifetime: 2 * time.Second, ExpiresIn: 330 * time.Second, RevokeAt: 10},
+		graphtest.Options{Limits: &graphtest.NoLimits, Latency: 50 * time.Millisecond})
+	in := filepath.Join(t.TempDir(), "rows.csv")
+	writeRows(t, in, 1000)
+	out := filepath.Join(t.TempDir(), "results.csv")
+	start := time.Now()
+	code, _, stderr := runCmd(t, "update", "device-statuses", "--in", in, "--out", out,
+		"--graph-endpoint", emu.URL, "--ca-cert", ca, "--rate", "100000/s", "--concurrency", "1")
+	elapsed := time.Since(start)
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if n := len(readResults(t, out)); n != 1000 {
+		t.Errorf("%d results, want 1000", n)
+	}
+	c := emu.Counters()
+	t.Logf("%v: %d tokens issued, %d requests refused, %d with an expired or revoked token", elapsed, c.TokensIssued, c.Unauthorized, c.ExpiredTokens)
+	if elapsed < 2*time.Second || c.TokensIssued < 3 {
+		t.Errorf("%d tokens issued in %v; tokens were not replaced as they expired", c.TokensIssued, elapsed)
+	}
+	if c.Unauthorized != 1 || c.ExpiredTokens != 1 {
+		t.Errorf("%d requests refused (%d expired or revoked), want only the one the revocation caused", c.Unauthorized, c.ExpiredTokens)
 	}
 }
 
