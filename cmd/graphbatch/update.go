@@ -74,7 +74,10 @@ const updateExample = `  # Try it on the shipped sample against the built-in emu
   graphbatch update user-statuses --in users.csv --dry-run
 
   # Pilot the first 10 rows on beta
-  graphbatch update device-statuses --in fix.csv --api-version beta --limit 10`
+  graphbatch update device-statuses --in fix.csv --api-version beta --limit 10
+
+  # Continue a run that was stopped, or send again the rows that failed
+  graphbatch update device-statuses --in fix.csv --resume`
 
 func newUpdateCmd(std streams) *cobra.Command {
 	opts := &updateOptions{}
