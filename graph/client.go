@@ -94,7 +94,11 @@ func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchRe
 		e.RetryAfter = resp.Header.Get("Retry-After")
 		return result, e
 	}
-	br, err := DecodeBatchResponse(answer)
+	ids := make([]string, len(reqs))
+	for i := range reqs {
+		ids[i] = reqs[i].ID
+	}
+	br, err := decodeBatchResponse(answer, ids)
 	if err != nil {
 		return result, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}

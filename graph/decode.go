@@ -18,8 +18,18 @@ import (
 // only (status outside 2xx): those of successful items, a map per row that
 // nothing reads, are checked and left nil.
 func DecodeBatchResponse(data []byte) (BatchResponse, error) {
+	return decodeBatchResponse(data, nil)
+}
+
+// decodeBatchResponse is DecodeBatchResponse reusing, for the items' ids,
+// the strings in ids that they equal: the ids sent, which the answer
+// repeats, so that no id costs an allocation.
+func decodeBatchResponse(data []byte, ids []string) (BatchResponse, error) {
 	var br BatchResponse
-	err := decodeEnvelope(data, "responses", func(d *decoder) error { return d.responses(&br.Responses) })
+	err := decodeEnvelope(data, "responses", func(d *decoder) error {
+		d.ids = ids
+		return d.responses(&br.Responses)
+	})
 	if err != nil {
 		return BatchResponse{}, err
 	}
@@ -88,6 +98,7 @@ func DecodeObject(data []byte, member func(name string, value []byte) error) err
 type decoder struct {
 	data []byte
 	i    int
+	ids  []string // strings to reuse for response ids
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -221,7 +232,7 @@ func (d *decoder) responses(out *[]Response) error {
 		err := d.object(func(key []byte) error {
 			switch {
 			case bytes.EqualFold(key, []byte("id")):
-				return d.stringInto(&r.ID)
+				return d.idInto(&r.ID)
 			case bytes.EqualFold(key, []byte("status")):
 				return d.intInto(&r.Status)
 			case bytes.EqualFold(key, []byte("headers")):
@@ -340,6 +351,25 @@ func (r *Response) takeHeaders(raw []byte) error {
 		_, err := hd.rawString()
 		return err
 	})
+}
+
+// idInto decodes an item id, reusing one of d.ids when it is one of them.
+func (d *decoder) idInto(s *string) error {
+	if d.peek() == '"' && len(d.ids) > 0 {
+		start := d.i
+		raw, err := d.rawString()
+		if err != nil {
+			return err
+		}
+		for _, id := range d.ids {
+			if string(raw) == id {
+				*s = id
+				return nil
+			}
+		}
+		d.i = start
+	}
+	return d.stringInto(s)
 }
 
 // stringInto decodes a string, or leaves *s as it is for null.
