@@ -20,7 +20,7 @@ func main() {
 		debug.SetGCPercent(200)
 	}
 	ctx, abort := signals()
-	std := streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())), Abort: abort}
+	std := streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())), Abort: abort, OwnRuntime: true}
 	os.Exit(run(ctx, os.Args[1:], std))
 }
 

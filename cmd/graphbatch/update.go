@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -159,6 +160,13 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 		return err
 	}
 	defer stopProfiles()
+	if std.OwnRuntime && !opts.Emulator && !opts.DryRun && os.Getenv("GOMAXPROCS") == "" {
+		// The stages of a run that sends hand work to each other for every
+		// envelope: on one processor no hand-off wakes another thread.
+		// Measured against a fast emulator: 14% less CPU a row at the same
+		// rows/s. A dry run, reading and writing in parallel, keeps them all.
+		runtime.GOMAXPROCS(1)
+	}
 	logs := &swapWriter{w: std.Err}
 	log, err := opts.Log.logger(std, logs)
 	if err != nil {
