@@ -71,6 +71,11 @@ func (e *HeaderError) Error() string {
 // ErrNoHeader is returned by NewReader for an empty input.
 var ErrNoHeader = errors.New("the file is empty: the first line must be a header naming the columns")
 
+// ErrCROnly is returned by NewReader for a file whose lines end in a bare
+// carriage return, as Excel's "CSV (Macintosh)" writes them: encoding/csv
+// would read the whole file as one header line.
+var ErrCROnly = errors.New(`lines end in a carriage return alone ("CSV (Macintosh)"); save the file as "CSV UTF-8"`)
+
 // NewReader reads and checks the header of r and returns a Reader positioned
 // at the first data row. It understands what spreadsheet programs write:
 // a UTF-8 or UTF-16 byte order mark, an Excel "sep=;" first line, and ",",
@@ -234,10 +239,12 @@ func sniffDelimiter(br *bufio.Reader) (comma rune, skipped int, err error) {
 	}
 	counts := map[byte]int{}
 	quoted := false
-	for _, c := range line {
+	for i, c := range line {
 		switch {
 		case c == '"':
 			quoted = !quoted
+		case !quoted && c == '\r' && i+1 < len(line) && line[i+1] != '\n':
+			return 0, 0, ErrCROnly
 		case !quoted && (c == ',' || c == ';' || c == '\t'):
 			counts[c]++
 		}

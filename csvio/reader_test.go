@@ -592,6 +592,33 @@ func TestNewReaderNoHeader(t *testing.T) {
 	}
 }
 
+// TestNewReaderCROnly checks that a file with bare-CR line endings is
+// refused with ErrCROnly, and that CRs inside quotes or before LF are not
+// mistaken for one.
+func TestNewReaderCROnly(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		input string
+		want  error
+	}{
+		{"CROnly", "policyId,id\rp1,e1\rp2,e2\r", csvio.ErrCROnly},
+		{"CROnlyUTF16", string(utf16LE("policyId,id\rp1,e1\r")), csvio.ErrCROnly},
+		{"CRLF", "policyId,id\r\np1,e1\r\n", nil},
+		{"CRInQuotedHeader", "policyId,\"i\rd\"\np1,e1\n", nil},
+		{"HeaderOnlyEndingInCR", "policyId,id\r", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := csvio.NewReader(strings.NewReader(tt.input), testHeader)
+			if tt.want != nil && !errors.Is(err, tt.want) || tt.want == nil && errors.Is(err, csvio.ErrCROnly) {
+				t.Errorf("NewReader(%q) error = %v; want %v", tt.input, err, tt.want)
+			}
+		})
+	}
+}
+
 // readResult is what one Read returns: a row, or a *RowError for row
 // errRow at line errLine wrapping errIs (if set), or io.EOF.
 type readResult struct {
