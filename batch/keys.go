@@ -10,18 +10,8 @@ import (
 type entityKey struct{ policyID, id string }
 
 func keyOf(policyID, id string) entityKey {
-	return entityKey{lower(policyID), lower(id)}
-}
-
-// lower is strings.ToLower for keys, faster for the usual GUID that has no
-// upper case letter: it returns s itself then.
-func lower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
-			return strings.ToLower(s)
-		}
-	}
-	return s
+	// strings.ToLower returns a lower-case ASCII id itself, unallocated.
+	return entityKey{strings.ToLower(policyID), strings.ToLower(id)}
 }
 
 // keyLocks keeps rows for one entity out of flight at the same time, in

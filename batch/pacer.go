@@ -3,18 +3,17 @@ package batch
 import (
 	"context"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/graphbatch/graphbatch/graph"
 )
 
-// Rate is a ceiling on sends: at most N items in any window of Per.
-type Rate struct {
-	N   int
-	Per time.Duration
-}
+// Rate is a ceiling on sends: at most N items in any window of Per. It has
+// the shape of a resource's documented graph.WriteLimit, which converts to it.
+type Rate graph.WriteLimit
 
 // ParseRate parses "N/DURATION", such as "100/20s", or "N/UNIT" with a
 // bare unit, such as "5/s".
@@ -175,7 +174,7 @@ func (p *Pacer) freeAt(limit int) time.Time {
 // each whole window since the last 429 or climb.
 func (p *Pacer) adapt(now time.Time) {
 	if p.cutPending {
-		p.limit = math.Max(1, math.Min(p.limit, math.Max(float64(p.admittedAround(p.throttled)), p.limit/2)))
+		p.limit = max(1, min(p.limit, max(float64(p.admittedAround(p.throttled)), p.limit/2)))
 		p.cutPending, p.cutAt, p.steadyAt = false, now, now
 		return
 	}

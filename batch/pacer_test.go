@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -73,22 +74,10 @@ func TestPacerGrantsWhatFits(t *testing.T) {
 		p := NewPacer(Rate{50, 20 * time.Second})
 		got := append(acquireAll(t, p, 20), acquireAll(t, p, 20)...)
 		got = append(got, acquireAll(t, p, 20)[0])
-		if want := []int{20, 20, 10}; !equalInts(got, want) {
+		if want := []int{20, 20, 10}; !slices.Equal(got, want) {
 			t.Errorf("grants %v, want %v: a partly free window is not wasted", got, want)
 		}
 	})
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestPacerRetryAfterHoldsEveryone(t *testing.T) {

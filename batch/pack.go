@@ -27,12 +27,11 @@ func (p *pipeline) pack(ctx context.Context, items <-chan []*item, envelopes cha
 		env, handedBack []*item
 		incoming        []*item          // the rest of the chunk last received
 		queued          int              // rows waiting behind a busy key, not yet handed back
-		lingerC         <-chan time.Time // fires when env has waited long enough
-		lingered        bool
+		lingerC         <-chan time.Time // while env has rows: fires when it has waited long enough, then nil
 	)
 	addLocked := func(it *item) {
 		if len(env) == 0 {
-			lingerC, lingered = time.After(linger), false
+			lingerC = time.After(linger)
 		}
 		env = append(env, it)
 	}
@@ -66,7 +65,7 @@ func (p *pipeline) pack(ctx context.Context, items <-chan []*item, envelopes cha
 			return nil
 		}
 		var out chan<- []*item
-		if len(env) == size || (len(env) > 0 && (lingered || items == nil)) {
+		if len(env) == size || (len(env) > 0 && (lingerC == nil || items == nil)) {
 			out = envelopes
 		}
 		var in <-chan []*item
@@ -82,7 +81,7 @@ func (p *pipeline) pack(ctx context.Context, items <-chan []*item, envelopes cha
 			}
 			incoming = chunk
 		case <-lingerC:
-			lingered, lingerC = true, nil
+			lingerC = nil
 		case <-p.locks.ready:
 			h := p.locks.takeHandoff()
 			handedBack = append(handedBack, h...)

@@ -17,13 +17,6 @@ const (
 	readChunk = 64
 )
 
-// buffered reports whether src has input at hand, so that its next Read
-// will not wait. Sources that cannot tell are taken to have it.
-func buffered(src rowReader) bool {
-	b, ok := src.(interface{ Buffered() int })
-	return !ok || b.Buffered() > 0
-}
-
 // item is one valid row on its way to Graph.
 type item struct {
 	row      int
@@ -44,8 +37,11 @@ type item struct {
 // without error, when ctx is done.
 func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- []*item) error {
 	defer close(items)
-	f := &feed{p: p, src: src, items: items}
+	f := &feed{p: p, items: items}
 	defer f.send(ctx)
+	// A source that can say it has no input at hand makes the reader hand
+	// over what it gathered before a Read that may wait.
+	b, canTell := src.(interface{ Buffered() int })
 	for seen := 0; p.cfg.Limit == 0 || seen < p.cfg.Limit; {
 		if ctx.Err() != nil {
 			return nil
@@ -74,7 +70,7 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- []*item
 		} else if err := f.take(ctx, row); err != nil {
 			return err
 		}
-		if !buffered(src) { // the next Read may wait: let nothing wait with it
+		if canTell && b.Buffered() == 0 { // the next Read may wait: let nothing wait with it
 			f.send(ctx)
 		}
 	}
@@ -86,7 +82,6 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- []*item
 // saves a goroutine switch a row.
 type feed struct {
 	p        *pipeline
-	src      rowReader
 	items    chan<- []*item
 	chunk    []*item
 	outcomes []csvio.Result

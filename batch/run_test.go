@@ -162,16 +162,11 @@ func (f *fakeGraph) envelopeSizes() []int {
 // runTest runs rows through Run inside a synctest bubble.
 func runTest(t *testing.T, rows []csvio.Row, g *fakeGraph, cfg Config) (*memWriter, Summary, error) {
 	t.Helper()
-	if cfg.Schema == nil {
-		cfg.Schema = deviceSchema
-	}
-	w := &memWriter{}
 	var send sender
-	if g != nil {
+	if g != nil { // a nil *fakeGraph is not a nil sender
 		send = g
 	}
-	sum, err := Run(t.Context(), &sliceReader{rows: rows}, w, send, cfg)
-	return w, sum, err
+	return runTestWith(t, rows, send, cfg)
 }
 
 func TestRunPacksFullEnvelopes(t *testing.T) {

@@ -79,7 +79,7 @@ type next struct {
 	finished []*item        // their items, to unlock once recorded
 	answered time.Time      // when the answer came: the rows' finishedAt
 
-	throttled []time.Duration // the waits of the items answered 429
+	throttled []time.Duration // the waits asked by each 429: one per item, or one for a whole envelope
 }
 
 func (n *next) retry(it *item, wait time.Duration) {
@@ -269,7 +269,7 @@ func (p *pipeline) logThrottle(nx *next, res *graph.BatchResult) {
 	}
 	e := p.cfg.Log.Info().Int("items", len(nx.throttled)).Float64("waitSeconds", slices.Max(nx.throttled).Seconds())
 	if n, per := p.cfg.Pacer.Limit(); n > 0 {
-		e = e.Str("rate", fmt.Sprintf("%d/%s", n, per))
+		e = e.Stringer("rate", Rate{N: n, Per: per})
 	}
 	if res != nil {
 		e = e.Str("clientRequestId", res.ClientRequestID)

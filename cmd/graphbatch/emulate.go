@@ -6,7 +6,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -149,11 +148,10 @@ func (o *emulateOptions) authority() (*graphtest.Authority, error) {
 	}
 	a := o.Authority
 	if o.SecretFile != "" {
-		b, err := os.ReadFile(o.SecretFile)
-		if err != nil {
-			return nil, usagef("--auth-secret-file: %v", err)
+		var err error
+		if a.ClientSecret, err = readSecretFile("--auth-secret-file", o.SecretFile); err != nil {
+			return nil, err
 		}
-		a.ClientSecret = strings.TrimSpace(string(b))
 	}
 	if o.CertFile != "" {
 		certs, _, err := graph.LoadCertificate(o.CertFile, os.Getenv("AZURE_CLIENT_CERTIFICATE_PASSWORD"))

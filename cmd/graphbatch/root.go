@@ -7,8 +7,6 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-
-	"github.com/graphbatch/graphbatch/batch"
 )
 
 // streams are the command's standard streams and signals; tests replace
@@ -38,13 +36,14 @@ func run(ctx context.Context, args []string, std streams) int {
 	if !started && !errors.As(err, new(*usageError)) {
 		err = &usageError{err} // cobra refused the command line: unknown command, bad arguments
 	}
-	if !errors.Is(err, errRowsFailed) && !errors.Is(err, context.Canceled) && !errors.Is(err, batch.ErrInterrupted) {
+	code := exitCode(err)
+	if code != exitRowsFailed && code != exitInterrupted { // those runs told their story already
 		fmt.Fprintf(std.Err, "graphbatch: %v\n", err)
 	}
 	if errors.As(err, new(*usageError)) && cmd != nil {
 		fmt.Fprintf(std.Err, "usage: %s\nRun '%s --help' for more.\n", cmd.UseLine(), cmd.CommandPath())
 	}
-	return exitCode(err)
+	return code
 }
 
 func newRootCmd(std streams) *cobra.Command {

@@ -140,11 +140,10 @@ func (o *signInOptions) config(cloud graph.Cloud, hc *http.Client, std streams) 
 		HTTPClient:          hc,
 	}
 	if o.ClientSecretFile != "" {
-		b, err := os.ReadFile(o.ClientSecretFile)
-		if err != nil {
-			return s, usagef("--client-secret-file: %v", err)
+		var err error
+		if s.ClientSecret, err = readSecretFile("--client-secret-file", o.ClientSecretFile); err != nil {
+			return s, err
 		}
-		s.ClientSecret = strings.TrimSpace(string(b))
 		if s.ClientSecret == "" {
 			return s, usagef("--client-secret-file: %s is empty", o.ClientSecretFile)
 		}
@@ -167,4 +166,14 @@ func checkPermission(tok string, log zerolog.Logger) {
 		log.Warn().Strs("roles", info.Roles).Strs("scopes", info.Scopes).
 			Msgf("the token does not grant %s: expect 403 Forbidden for every row; add the permission to the app registration and grant admin consent", graph.Permission)
 	}
+}
+
+// readSecretFile reads the secret in path, named by flag, without the line
+// end an editor leaves.
+func readSecretFile(flag, path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", usagef("%s: %v", flag, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }

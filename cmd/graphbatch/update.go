@@ -301,10 +301,7 @@ func (o *updateOptions) countRows(ctx context.Context, prog *progress, r batch.R
 	if !ok || err != nil {
 		return
 	}
-	if r.Last > 0 {
-		n = min(n, r.Last)
-	}
-	n = max(n-(max(r.First, 1)-1), 0)
+	n = r.Count(n)
 	if o.Limit > 0 {
 		n = min(n, o.Limit)
 	}
@@ -405,7 +402,7 @@ func (o *updateOptions) rate(res *graph.Resource) (batch.Rate, error) {
 	case o.Rate == "" && o.NoThrottle:
 		return batch.Rate{}, nil
 	case o.Rate == "":
-		return batch.Rate{N: res.WriteLimit.N, Per: res.WriteLimit.Per}, nil
+		return batch.Rate(res.WriteLimit), nil
 	}
 	r, err := batch.ParseRate(o.Rate)
 	if err != nil {
