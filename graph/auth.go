@@ -1,12 +1,14 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,10 +59,8 @@ type SignIn struct {
 // a terminal with a client id.
 func (s *SignIn) Resolve() (string, error) {
 	if s.Method != AuthAuto && s.Method != "" {
-		for _, m := range AuthMethods {
-			if m == s.Method {
-				return m, nil
-			}
+		if slices.Contains(AuthMethods, s.Method) {
+			return s.Method, nil
 		}
 		return "", fmt.Errorf("unknown --auth %q (one of: %s)", s.Method, strings.Join(AuthMethods, ", "))
 	}
@@ -79,13 +79,12 @@ func (s *SignIn) Resolve() (string, error) {
 	return "", errors.New("no credentials found: set AZURE_TENANT_ID and AZURE_CLIENT_ID with AZURE_CLIENT_SECRET (or --client-secret-file), AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE; or choose --auth managed-identity or device-code")
 }
 
+// authorityHost returns the login host: AuthorityHost, or the cloud's.
+func (s *SignIn) authorityHost() string { return cmp.Or(s.AuthorityHost, s.Cloud.AuthorityHost) }
+
 // authority returns the authority URL for tenant.
 func (s *SignIn) authority(tenant string) string {
-	host := s.Cloud.AuthorityHost
-	if s.AuthorityHost != "" {
-		host = s.AuthorityHost
-	}
-	return strings.TrimRight(host, "/") + "/" + tenant
+	return strings.TrimRight(s.authorityHost(), "/") + "/" + tenant
 }
 
 func (s *SignIn) httpClient() *http.Client {
@@ -143,7 +142,7 @@ func (s *SignIn) confidential(cred confidential.Credential) (Credential, error) 
 	}
 	opts := []confidential.Option{
 		confidential.WithHTTPClient(s.httpClient()),
-		confidential.WithInstanceDiscovery(IsKnownAuthorityHost(s.authority(""))),
+		confidential.WithInstanceDiscovery(IsKnownAuthorityHost(s.authorityHost())),
 	}
 	if s.SendX5C {
 		opts = append(opts, confidential.WithX5C())
@@ -250,7 +249,7 @@ func (s *SignIn) deviceCode() (Credential, error) {
 	opts := []public.Option{
 		public.WithAuthority(s.authority(tenant)),
 		public.WithHTTPClient(s.httpClient()),
-		public.WithInstanceDiscovery(IsKnownAuthorityHost(s.authority(""))),
+		public.WithInstanceDiscovery(IsKnownAuthorityHost(s.authorityHost())),
 	}
 	if s.TokenCachePath != "" {
 		opts = append(opts, public.WithCache(fileCache{path: s.TokenCachePath}))

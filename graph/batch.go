@@ -75,9 +75,9 @@ func (r *Response) Err() *Error {
 	return e
 }
 
-// AppendJSON appends the JSON encoding of b to dst. It writes the same JSON
-// as encoding/json, without reflection and without re-validating bodies,
-// which NewPatch built.
+// AppendJSON appends the JSON encoding of b to dst: the same JSON as
+// encoding/json's (without its HTML escaping), without reflection and
+// without re-validating bodies, which NewPatch built.
 func (b *BatchRequest) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"requests":[`...)
 	for i := range b.Requests {

@@ -94,11 +94,7 @@ func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchRe
 		e.RetryAfter = resp.Header.Get("Retry-After")
 		return result, e
 	}
-	ids := make([]string, len(reqs))
-	for i := range reqs {
-		ids[i] = reqs[i].ID
-	}
-	br, err := decodeBatchResponse(answer, ids)
+	br, err := decodeBatchResponse(answer, reqs)
 	if err != nil {
 		return result, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -117,16 +113,13 @@ func readAnswer(resp *http.Response) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 }
 
-// ErrAuth is wrapped by errors getting a token.
-var ErrAuth = errors.New("sign-in failed")
-
 func (c *Client) authorize(ctx context.Context, req *http.Request) (uint64, error) {
 	if c.tokens == nil {
 		return 0, nil
 	}
 	tok, gen, err := c.tokens.Token(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrAuth, err)
+		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	return gen, nil
@@ -139,8 +132,5 @@ func (c *Client) Reauthenticate(ctx context.Context, gen uint64) error {
 	if c.tokens == nil {
 		return nil
 	}
-	if err := c.tokens.Refresh(ctx, gen); err != nil {
-		return fmt.Errorf("%w: %w", ErrAuth, err)
-	}
-	return nil
+	return c.tokens.Refresh(ctx, gen)
 }

@@ -22,12 +22,12 @@ func DecodeBatchResponse(data []byte) (BatchResponse, error) {
 }
 
 // decodeBatchResponse is DecodeBatchResponse reusing, for the items' ids,
-// the strings in ids that they equal: the ids sent, which the answer
-// repeats, so that no id costs an allocation.
-func decodeBatchResponse(data []byte, ids []string) (BatchResponse, error) {
+// the ids of the requests sent that they equal, as the answer repeats
+// them, so that no id costs an allocation.
+func decodeBatchResponse(data []byte, sent []Request) (BatchResponse, error) {
 	var br BatchResponse
 	err := decodeEnvelope(data, "responses", func(d *decoder) error {
-		d.ids = ids
+		d.sent = sent
 		return d.responses(&br.Responses)
 	})
 	if err != nil {
@@ -98,7 +98,7 @@ func DecodeObject(data []byte, member func(name string, value []byte) error) err
 type decoder struct {
 	data []byte
 	i    int
-	ids  []string // strings to reuse for response ids
+	sent []Request // requests whose ids response ids reuse
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -144,11 +144,20 @@ func (d *decoder) literal() (string, error) {
 	return "", d.errorf("unexpected %q", d.data[d.i])
 }
 
+// null consumes a null, if that is what comes next, and says so. Any other
+// literal starting with n is an error.
+func (d *decoder) null() (bool, error) {
+	if d.peek() != 'n' {
+		return false, nil
+	}
+	_, err := d.literal()
+	return true, err
+}
+
 // object calls member for each member of an object (or nothing for null),
 // positioned at the member's value.
 func (d *decoder) object(member func(key []byte) error) error {
-	if d.peek() == 'n' {
-		_, err := d.literal()
+	if null, err := d.null(); null {
 		return err
 	}
 	if err := d.expect('{'); err != nil {
@@ -183,8 +192,7 @@ func (d *decoder) object(member func(key []byte) error) error {
 
 // array calls elem for each element of an array (or nothing for null).
 func (d *decoder) array(elem func() error) error {
-	if d.peek() == 'n' {
-		_, err := d.literal()
+	if null, err := d.null(); null {
 		return err
 	}
 	if err := d.expect('['); err != nil {
@@ -211,15 +219,16 @@ func (d *decoder) array(elem func() error) error {
 }
 
 func (d *decoder) responses(out *[]Response) error {
-	if d.peek() == 'n' { // as encoding/json: null empties the slice
+	if null, err := d.null(); null { // as encoding/json: null empties the slice
 		*out = nil
-		_, err := d.literal()
 		return err
 	}
 	if *out == nil {
 		*out = make([]Response, 0, MaxBatchSize)
 	}
 	*out = (*out)[:0]
+	// responses and requests are alike, but a generic list with an element
+	// callback moves each element to the heap: 20 allocations an envelope.
 	return d.array(func() error {
 		var r Response
 		if n := len(*out); n < cap(*out) {
@@ -262,9 +271,8 @@ func (d *decoder) responses(out *[]Response) error {
 }
 
 func (d *decoder) requests(out *[]Request) error {
-	if d.peek() == 'n' {
+	if null, err := d.null(); null {
 		*out = nil
-		_, err := d.literal()
 		return err
 	}
 	if *out == nil {
@@ -313,8 +321,7 @@ func (d *decoder) rawInto(raw *json.RawMessage) error {
 }
 
 func (d *decoder) headers(h *map[string]string) error {
-	if d.peek() == 'n' {
-		_, err := d.literal()
+	if null, err := d.null(); null {
 		*h = nil
 		return err
 	}
@@ -344,8 +351,7 @@ func (r *Response) takeHeaders(raw []byte) error {
 		return hd.headers(&r.Headers)
 	}
 	return hd.object(func([]byte) error {
-		if hd.peek() == 'n' {
-			_, err := hd.literal()
+		if null, err := hd.null(); null {
 			return err
 		}
 		_, err := hd.rawString()
@@ -353,16 +359,17 @@ func (r *Response) takeHeaders(raw []byte) error {
 	})
 }
 
-// idInto decodes an item id, reusing one of d.ids when it is one of them.
+// idInto decodes an item id, reusing the id of one of d.sent when it is
+// the same.
 func (d *decoder) idInto(s *string) error {
-	if d.peek() == '"' && len(d.ids) > 0 {
+	if d.peek() == '"' && len(d.sent) > 0 {
 		start := d.i
 		raw, err := d.rawString()
 		if err != nil {
 			return err
 		}
-		for _, id := range d.ids {
-			if string(raw) == id {
+		for i := range d.sent {
+			if id := d.sent[i].ID; string(raw) == id {
 				*s = id
 				return nil
 			}
@@ -374,8 +381,7 @@ func (d *decoder) idInto(s *string) error {
 
 // stringInto decodes a string, or leaves *s as it is for null.
 func (d *decoder) stringInto(s *string) error {
-	if d.peek() == 'n' {
-		_, err := d.literal()
+	if null, err := d.null(); null {
 		return err
 	}
 	raw, err := d.rawString()
@@ -388,8 +394,7 @@ func (d *decoder) stringInto(s *string) error {
 
 // intInto decodes an integer, or leaves *n as it is for null.
 func (d *decoder) intInto(n *int) error {
-	if d.peek() == 'n' {
-		_, err := d.literal()
+	if null, err := d.null(); null {
 		return err
 	}
 	start := d.i

@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,8 +27,17 @@ type Credential interface {
 type Tokens struct {
 	cred Credential
 	mu   sync.Mutex
-	gen  uint64 // bumped by each forced refresh
+	gen  uint64 // bumped whenever a fresh token is taken
+
+	// The token last handed out and its claims, read once rather than
+	// for every envelope.
+	last    string
+	lastJWT TokenInfo
+	isJWT   bool
 }
+
+// ErrAuth is wrapped by errors getting a token.
+var ErrAuth = errors.New("sign-in failed")
 
 // NewTokens returns Tokens drawing on cred.
 func NewTokens(cred Credential) *Tokens { return &Tokens{cred: cred} }
@@ -59,12 +71,16 @@ func (t *Tokens) Token(ctx context.Context) (string, uint64, error) {
 	defer cancel()
 	tok, err := t.cred.Token(ctx, false)
 	if err != nil {
-		return "", t.gen, err
+		return "", t.gen, fmt.Errorf("%w: %w", ErrAuth, err)
 	}
-	if info, ok := ParseTokenInfo(tok); ok && info.expiresSoon(time.Now()) {
+	if tok != t.last {
+		t.last = tok
+		t.lastJWT, t.isJWT = ParseTokenInfo(tok)
+	}
+	if t.isJWT && t.lastJWT.expiresSoon(time.Now()) {
 		fresh, err := t.cred.Token(ctx, true)
 		if err != nil {
-			return "", t.gen, err
+			return "", t.gen, fmt.Errorf("%w: %w", ErrAuth, err)
 		}
 		tok = fresh
 		t.gen++
@@ -84,7 +100,7 @@ func (t *Tokens) Refresh(ctx context.Context, gen uint64) error {
 	ctx, cancel := t.bound(ctx)
 	defer cancel()
 	if _, err := t.cred.Token(ctx, true); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrAuth, err)
 	}
 	t.gen++
 	return nil
@@ -117,12 +133,8 @@ func (i TokenInfo) expiresSoon(now time.Time) bool {
 // HasPermission reports whether the token grants perm, as an application
 // or a delegated permission.
 func (i TokenInfo) HasPermission(perm string) bool {
-	for _, p := range append(i.Roles, i.Scopes...) {
-		if strings.EqualFold(p, perm) {
-			return true
-		}
-	}
-	return false
+	is := func(p string) bool { return strings.EqualFold(p, perm) }
+	return slices.ContainsFunc(i.Roles, is) || slices.ContainsFunc(i.Scopes, is)
 }
 
 // ParseTokenInfo decodes the claims of a JWT access token. It returns

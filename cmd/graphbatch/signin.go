@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -116,7 +115,7 @@ func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.
 	tokens := graph.NewTokens(cred)
 	tok, _, err := tokens.Token(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", graph.ErrAuth, err)
+		return nil, err
 	}
 	checkPermission(tok, log)
 	return tokens, nil
