@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/bits"
 	"strconv"
+	"strings"
 )
 
 // History is what earlier runs recorded in a results file: which rows
@@ -50,7 +51,7 @@ func ReadHistory(r io.Reader) (*History, int64, error) {
 	switch {
 	case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull):
 		return nil, 0, err
-	case errors.Is(err, io.EOF) && len(header) <= len(ResultHeader) && ResultHeader[:len(header)] == string(header):
+	case errors.Is(err, io.EOF) && strings.HasPrefix(ResultHeader, string(header)):
 		return h, 0, nil // empty, or a header torn by a crash in the first write
 	case err != nil || string(bytes.TrimRight(header, "\r\n")) != ResultHeader:
 		return nil, 0, fmt.Errorf("%w: the first line is not %s", ErrNotResults, ResultHeader)
@@ -180,19 +181,19 @@ func (h *History) add(rec [4][]byte) error {
 	if err != nil || row < 1 || row > maxRow {
 		return fmt.Errorf("row %q is not a row number", rec[0])
 	}
-	updated := string(rec[3]) == string(Updated)
+	// An invalid row's keys prove nothing: they may be what the person
+	// fixed before resuming, or missing for a record that was not a row.
+	fp, updated := byte(anyKeys), false
 	switch string(rec[3]) {
-	case string(Updated), string(Failed), string(Invalid), string(Valid):
+	case string(Updated):
+		fp, updated = fingerprint(rec[1], rec[2]), true
+	case string(Failed), string(Valid):
+		fp = fingerprint(rec[1], rec[2])
+	case string(Invalid):
 	default:
 		return fmt.Errorf("outcome %q is not one graphbatch writes", rec[3])
 	}
 	pg, i := h.page(row, true), row%pageRows
-	// An invalid row's keys prove nothing: they may be what the person
-	// fixed before resuming, or missing for a record that was not a row.
-	fp := byte(anyKeys)
-	if string(rec[3]) != string(Invalid) {
-		fp = fingerprint(rec[1], rec[2])
-	}
 	switch old := pg.prints[i]; {
 	case old == 0:
 		h.rows++

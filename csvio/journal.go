@@ -1,7 +1,6 @@
 package csvio
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -53,7 +52,7 @@ func ResumeJournal(path string) (*Journal, *History, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("results file: %w", err)
 	}
-	h, end, err := ReadHistory(bufio.NewReaderSize(f, 1<<20))
+	h, end, err := ReadHistory(f) // which buffers it
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("results file %s: %w", path, err)

@@ -36,14 +36,6 @@ func journalResult(row int, o csvio.Outcome) csvio.Result {
 	return r
 }
 
-func journalLines(rs ...csvio.Result) string {
-	var b []byte
-	for i := range rs {
-		b = csvio.AppendResult(b, &rs[i])
-	}
-	return string(b)
-}
-
 // journalWrite writes rs to j.
 func journalWrite(t *testing.T, j *csvio.Journal, rs ...csvio.Result) {
 	t.Helper()
@@ -145,10 +137,10 @@ func TestResumeJournalMissingDirectory(t *testing.T) {
 // and checks the bytes of the file and its History.
 func TestResumeJournal(t *testing.T) {
 	t.Parallel()
-	l1 := journalLines(journalResult(1, csvio.Updated))
-	l2 := journalLines(journalResult(2, csvio.Failed)) // two lines
-	l3 := journalLines(journalResult(3, csvio.Updated))
-	l2again := journalLines(journalResult(2, csvio.Updated))
+	l1 := histLines(journalResult(1, csvio.Updated))
+	l2 := histLines(journalResult(2, csvio.Failed)) // two lines
+	l3 := histLines(journalResult(3, csvio.Updated))
+	l2again := histLines(journalResult(2, csvio.Updated))
 	tests := []struct {
 		name        string
 		whole       string // the lines the file keeps
@@ -196,7 +188,7 @@ func TestResumeJournal(t *testing.T) {
 			if want == "" {
 				want = journalHeader
 			}
-			want += journalLines(more...)
+			want += histLines(more...)
 			got := journalRead(t, path)
 			if got != want {
 				t.Errorf("after ResumeJournal(%q), two writes and Close the file holds\n%q\nwant\n%q", tt.whole+tt.torn, got, want)
@@ -213,7 +205,7 @@ func TestResumeJournal(t *testing.T) {
 // file, or is corrupted, is an error and is left as it was.
 func TestResumeJournalNotResults(t *testing.T) {
 	t.Parallel()
-	l1 := journalLines(journalResult(1, csvio.Updated))
+	l1 := histLines(journalResult(1, csvio.Updated))
 	other := journalResult(1, csvio.Failed)
 	other.ID = "ffffffff-0000-4000-8000-000000000000"
 	tests := []struct {
@@ -226,7 +218,7 @@ func TestResumeJournalNotResults(t *testing.T) {
 		{"UnknownOutcome", journalHeader + l1 + "2,p,d,done,204,,,1,,,\n"},
 		{"UnknownOutcomeThenTorn", journalHeader + l1 + "2,p,d,done,204,,,1,,,\n3,p,d,upd"},
 		{"RowAboveLimit", journalHeader + l1 + "4294967296,p,d,updated,204,,,1,,,\n"},
-		{"SameRowOtherKeys", journalHeader + l1 + journalLines(other)},
+		{"SameRowOtherKeys", journalHeader + l1 + histLines(other)},
 		{"Binary", "\x00\x01\x02PK\x03\x04"},
 	}
 	for _, tt := range tests {
@@ -299,7 +291,7 @@ func TestResumeJournalTwice(t *testing.T) {
 	}
 	journalWrite(t, j, journalResult(3, csvio.Updated), journalResult(4, csvio.Failed))
 	journalClose(t, j)
-	crash(journalLines(journalResult(7, csvio.Updated))[:40])
+	crash(histLines(journalResult(7, csvio.Updated))[:40])
 
 	// Run 2: the failed rows again; row 6 fails again; a crash inside the
 	// quotes of row 8's two-line message.
@@ -307,7 +299,7 @@ func TestResumeJournalTwice(t *testing.T) {
 	journalCheckHistory(t, h, map[string]string{"1": "updated", "2": "updated", "3": "updated", "4": "failed", "5": "updated", "6": "failed"})
 	journalWrite(t, j, journalResult(4, csvio.Updated), journalResult(6, csvio.Failed), journalResult(7, csvio.Invalid))
 	journalClose(t, j)
-	l8 := journalLines(journalResult(8, csvio.Failed))
+	l8 := histLines(journalResult(8, csvio.Failed))
 	crash(l8[:strings.Index(l8, "\n")+1])
 
 	// Run 3.
@@ -338,7 +330,7 @@ func TestResumeJournalTwice(t *testing.T) {
 func TestCreateJournal(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "results.csv")
-	old := journalHeader + journalLines(journalResult(1, csvio.Updated), journalResult(2, csvio.Updated), journalResult(3, csvio.Failed))
+	old := journalHeader + histLines(journalResult(1, csvio.Updated), journalResult(2, csvio.Updated), journalResult(3, csvio.Failed))
 	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +341,7 @@ func TestCreateJournal(t *testing.T) {
 	r := journalResult(9, csvio.Failed)
 	journalWrite(t, j, r)
 	journalClose(t, j)
-	if got, want := journalRead(t, path), journalHeader+journalLines(r); got != want {
+	if got, want := journalRead(t, path), journalHeader+histLines(r); got != want {
 		t.Errorf("CreateJournal over an old file, Write and Close: the file holds %q, want %q", got, want)
 	}
 }
@@ -389,7 +381,7 @@ func TestJournalFlush(t *testing.T) {
 		for row := 1; row <= 12; row++ {
 			r := journalResult(row, csvio.Updated)
 			journalWrite(t, j, r)
-			want += journalLines(r)
+			want += histLines(r)
 			if err := j.Flush(); err != nil {
 				t.Fatalf("Flush() after row %d: %v", row, err)
 			}
@@ -422,7 +414,7 @@ func TestJournalManyLines(t *testing.T) {
 	for row := 1; row <= 5000; row++ {
 		r := journalResult(row, []csvio.Outcome{csvio.Updated, csvio.Failed, csvio.Invalid}[row%3])
 		journalWrite(t, j, r)
-		want.WriteString(journalLines(r))
+		want.WriteString(histLines(r))
 		if row%1000 == 0 {
 			if err := j.Flush(); err != nil {
 				t.Fatalf("Flush(): %v", err)
@@ -504,7 +496,7 @@ func TestJournalCloseAfterFlush(t *testing.T) {
 	if err := j.Flush(); err != nil {
 		t.Fatalf("Flush(): %v", err)
 	}
-	want := journalHeader + journalLines(rs...)
+	want := journalHeader + histLines(rs...)
 	if got := journalRead(t, path); got != want {
 		t.Errorf("after Flush the file holds %q, want %q", got, want)
 	}

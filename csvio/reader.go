@@ -218,11 +218,27 @@ func decodeBOM(r io.Reader) (*bufio.Reader, error) {
 	switch {
 	case bytes.HasPrefix(bom, []byte{0xEF, 0xBB, 0xBF}):
 		_, _ = br.Discard(3)
-	case bytes.HasPrefix(bom, []byte{0xFF, 0xFE}), bytes.HasPrefix(bom, []byte{0xFE, 0xFF}):
+	case isUTF16(bom):
 		dec := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
 		br = bufio.NewReaderSize(transform.NewReader(br, dec), 64<<10)
 	}
 	return br, nil
+}
+
+// isUTF16 reports whether a file starting with start is UTF-16: it starts
+// with a UTF-16 byte order mark, either way round.
+func isUTF16(start []byte) bool {
+	return bytes.HasPrefix(start, []byte{0xFF, 0xFE}) || bytes.HasPrefix(start, []byte{0xFE, 0xFF})
+}
+
+// sepLine reports whether line is Excel's "sep=X" line naming the
+// delimiter, and returns X.
+func sepLine(line []byte) (byte, bool) {
+	s := bytes.TrimRight(line, "\r\n")
+	if len(s) == 5 && bytes.EqualFold(s[:4], []byte("sep=")) {
+		return s[4], true
+	}
+	return 0, false
 }
 
 // sniffDelimiter consumes an Excel "sep=X" line if there is one, and says
@@ -233,9 +249,9 @@ func sniffDelimiter(br *bufio.Reader) (comma rune, skipped int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	if s := strings.TrimRight(string(line), "\r\n"); len(s) == 5 && strings.EqualFold(s[:4], "sep=") {
+	if sep, ok := sepLine(line); ok {
 		_, _ = br.Discard(len(line))
-		return rune(s[4]), 1, nil
+		return rune(sep), 1, nil
 	}
 	counts := map[byte]int{}
 	quoted := false
@@ -280,12 +296,12 @@ func peekLine(br *bufio.Reader) ([]byte, error) {
 // it returns ok false. It is for progress displays, so it is fast rather
 // than exact about malformed files.
 func CountRows(r io.Reader) (n int, ok bool, err error) {
-	br := bufio.NewReaderSize(r, 1<<20)
-	if bom, _ := br.Peek(2); bytes.HasPrefix(bom, []byte{0xFF, 0xFE}) || bytes.HasPrefix(bom, []byte{0xFE, 0xFF}) {
+	br := bufio.NewReader(r) // for peeking; reads below go around it
+	if start, _ := br.Peek(2); isUTF16(start) {
 		return 0, false, nil
 	}
 	if first, _ := peekLine(br); len(first) > 0 {
-		if s := strings.TrimRight(strings.TrimPrefix(string(first), "\ufeff"), "\r\n"); len(s) == 5 && strings.EqualFold(s[:4], "sep=") {
+		if _, ok := sepLine(bytes.TrimPrefix(first, []byte("\uFEFF"))); ok {
 			_, _ = br.Discard(len(first))
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"unicode/utf16"
 
 	"github.com/google/go-cmp/cmp"
@@ -1052,5 +1053,56 @@ func TestReadReuseFields(t *testing.T) {
 	}
 	if second.Fields[2] != "" || keep != "ok" {
 		t.Errorf("reused Fields = %q, kept cell %q; want the second row's empty status, and the first cell intact", second.Fields, keep)
+	}
+}
+
+// TestCountRows checks that CountRows counts the rows a Reader reads, or
+// says it cannot count.
+func TestCountRows(t *testing.T) {
+	t.Parallel()
+	const header = "policyId,id,status\n"
+	tests := []struct {
+		name   string
+		input  string
+		want   int
+		wantOK bool
+	}{
+		{"Empty", "", 0, true},
+		{"HeaderOnly", header, 0, true},
+		{"TwoRows", header + "p,1,compliant\np,2,error\n", 2, true},
+		{"NoFinalNewline", header + "p,1,compliant\np,2,error", 2, true},
+		{"CRLF", "policyId,id\r\np,1\r\np,2\r\n", 2, true},
+		{"BlankLines", header + "\np,1,compliant\n\r\n\np,2,error\n\n", 2, true},
+		{"QuotedNewline", header + "p,1,\"two\nlines\"\np,2,x\n", 2, true},
+		{"UTF8BOM", "\uFEFF" + header + "p,1,x\n", 1, true},
+		{"SepLine", "sep=;\npolicyId;id\np;1\np;2\n", 2, true},
+		{"BOMAndSepLine", "\uFEFFsep=;\r\npolicyId;id\r\np;1\r\n", 1, true},
+		{"UTF16LE", string(utf16LE(header + "p,1,x\n")), 0, false},
+		{"UTF16BE", string(utf16BE(header + "p,1,x\n")), 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			n, ok, err := csvio.CountRows(strings.NewReader(tt.input))
+			if n != tt.want || ok != tt.wantOK || err != nil {
+				t.Errorf("CountRows(%q) = %d, %v, %v; want %d, %v, nil", tt.input, n, ok, err, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+// TestCountRowsLarge counts a file far larger than any buffer, whose
+// quoted newlines straddle reads.
+func TestCountRowsLarge(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("policyId,id,deviceDisplayName\n")
+	const rows = 100_000
+	for i := range rows {
+		fmt.Fprintf(&b, "p,%d,\"name\nwith a newline %d\"\n", i, i)
+	}
+	n, ok, err := csvio.CountRows(iotest.HalfReader(strings.NewReader(b.String())))
+	if n != rows || !ok || err != nil {
+		t.Errorf("CountRows = %d, %v, %v; want %d, true, nil", n, ok, err, rows)
 	}
 }

@@ -99,7 +99,7 @@ func (w *Writer) Flush() error {
 // the rows of an envelope finish in the same millisecond.
 func (w *Writer) appendResult(dst []byte, r *Result) []byte {
 	at := r.FinishedAt.Truncate(time.Millisecond)
-	if at.IsZero() || !at.Equal(w.stampAt) {
+	if !at.Equal(w.stampAt) { // a zero time equals the zero stampAt, whose stamp is empty
 		w.stampAt = at
 		w.stamp = w.stamp[:0]
 		if !at.IsZero() {
@@ -111,11 +111,7 @@ func (w *Writer) appendResult(dst []byte, r *Result) []byte {
 
 // AppendResult appends the CSV line for r, with its newline, to dst.
 func AppendResult(dst []byte, r *Result) []byte {
-	var stamp []byte
-	if !r.FinishedAt.IsZero() {
-		stamp = r.FinishedAt.UTC().AppendFormat(nil, TimeFormat)
-	}
-	return appendResult(dst, r, stamp)
+	return new(Writer).appendResult(dst, r)
 }
 
 func appendResult(dst []byte, r *Result, stamp []byte) []byte {
