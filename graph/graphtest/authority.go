@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/graphbatch/graphbatch/graph"
 )
 
 // Authority makes the emulator a Microsoft Entra ID token endpoint for the
@@ -36,7 +38,7 @@ type Authority struct {
 	// ExpiresIn is the lifetime told to clients; default TokenLifetime. A
 	// longer one makes clients meet tokens Graph refuses as expired.
 	ExpiresIn time.Duration
-	// Roles is the roles claim; default DeviceManagementConfiguration.ReadWrite.All.
+	// Roles is the roles claim; default graph.Permission.
 	Roles []string
 	// IdentityHeader, when set, enables the managed identity endpoint
 	// GET /msi/token, which wants this value in X-IDENTITY-HEADER. Point
@@ -74,7 +76,7 @@ func newAuthority(a *Authority) *authority {
 		au.ExpiresIn = au.TokenLifetime
 	}
 	if au.Roles == nil {
-		au.Roles = []string{"DeviceManagementConfiguration.ReadWrite.All"}
+		au.Roles = []string{graph.Permission}
 	}
 	return au
 }
@@ -95,7 +97,7 @@ func baseURL(r *http.Request) string {
 
 func (s *Server) serveOpenIDConfig(w http.ResponseWriter, r *http.Request) {
 	base := baseURL(r) + "/" + r.PathValue("tenant")
-	writeJSON(w, http.StatusOK, nil, map[string]string{
+	writeJSON(w, http.StatusOK, map[string]string{
 		"issuer":                 base + "/v2.0",
 		"token_endpoint":         base + "/oauth2/v2.0/token",
 		"authorization_endpoint": base + "/oauth2/v2.0/authorize",
@@ -139,7 +141,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveManagedIdentity(w http.ResponseWriter, r *http.Request) {
 	a := s.auth
 	if a.IdentityHeader == "" || r.Header.Get("X-IDENTITY-HEADER") != a.IdentityHeader {
-		writeJSON(w, http.StatusUnauthorized, nil, map[string]string{"error": "unauthorized", "error_description": "missing or wrong X-IDENTITY-HEADER"})
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized", "error_description": "missing or wrong X-IDENTITY-HEADER"})
 		return
 	}
 	app := "system-assigned"
@@ -147,7 +149,7 @@ func (s *Server) serveManagedIdentity(w http.ResponseWriter, r *http.Request) {
 		app = id
 	}
 	tok, exp := s.token(app)
-	writeJSON(w, http.StatusOK, nil, map[string]string{
+	writeJSON(w, http.StatusOK, map[string]string{
 		"access_token": tok,
 		"expires_on":   strconv.FormatInt(exp.Unix(), 10),
 		"resource":     r.URL.Query().Get("resource"),
@@ -157,7 +159,7 @@ func (s *Server) serveManagedIdentity(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) issue(w http.ResponseWriter, app string) {
 	tok, _ := s.token(app)
-	writeJSON(w, http.StatusOK, nil, map[string]any{
+	writeJSON(w, http.StatusOK, map[string]any{
 		"token_type":   "Bearer",
 		"access_token": tok,
 		"expires_in":   int(s.auth.ExpiresIn / time.Second),
@@ -211,12 +213,11 @@ func (a *authority) checkToken(r *http.Request, now time.Time) (msg string, expi
 	if len(parts) != 3 || !hmac.Equal([]byte(parts[2]), []byte(a.sign(parts[0]+"."+parts[1]))) {
 		return "Access token validation failure. Invalid signature.", false
 	}
-	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	var c struct {
 		Exp int64 `json:"exp"`
 		Seq int   `json:"seq"`
 	}
-	_ = json.Unmarshal(payload, &c)
+	_ = decodePart(parts[1], &c) // signed by the authority: it decodes
 	if !now.Before(time.Unix(c.Exp, 0)) {
 		return "Lifetime validation failed, the token is expired.", true
 	}
@@ -251,7 +252,7 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	}
 	ids := newRequestIDs(r)
 	w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`)
-	writeError(w, http.StatusUnauthorized, ids.request, ids.client, "InvalidAuthenticationToken", msg)
+	writeError(w, http.StatusUnauthorized, ids, "InvalidAuthenticationToken", msg)
 	return false
 }
 
@@ -331,7 +332,7 @@ func decodePart(part string, v any) error {
 
 // tokenError answers as Entra ID's token endpoint does.
 func tokenError(w http.ResponseWriter, status int, code string, aadsts int, description string) {
-	writeJSON(w, status, nil, map[string]any{
+	writeJSON(w, status, map[string]any{
 		"error":             code,
 		"error_description": fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", aadsts, description, uuid.NewString(), uuid.NewString(), time.Now().UTC().Format("2006-01-02 15:04:05Z")),
 		"error_codes":       []int{aadsts},

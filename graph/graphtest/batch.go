@@ -23,12 +23,17 @@ func newRequestIDs(r *http.Request) requestIDs {
 	return requestIDs{request: uuid.NewString(), client: r.Header.Get("client-request-id")}
 }
 
-func (ids requestIDs) header() map[string]string {
-	h := map[string]string{"request-id": ids.request}
+// set puts the ids in the headers of an answer.
+func (ids requestIDs) set(h http.Header) {
+	h.Set("request-id", ids.request)
 	if ids.client != "" {
-		h["client-request-id"] = ids.client
+		h.Set("client-request-id", ids.client)
 	}
-	return h
+}
+
+// segmentNotFound is Graph's message for a path it has nothing at.
+func segmentNotFound(segment string) string {
+	return "Resource not found for the segment '" + segment + "'."
 }
 
 // maxEnvelopeBytes is far more than 20 PATCH items need.
@@ -44,12 +49,12 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 	v, ok := version(r)
 	if !ok {
 		s.countEnvelope(http.StatusNotFound)
-		writeError(w, http.StatusNotFound, ids.request, ids.client, "BadRequest", "Resource not found for the segment '"+r.PathValue("version")+"'.")
+		writeError(w, http.StatusNotFound, ids, "BadRequest", segmentNotFound(r.PathValue("version")))
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		s.countEnvelope(http.StatusUnsupportedMediaType)
-		writeError(w, http.StatusUnsupportedMediaType, ids.request, ids.client, "BadRequest", "A supported MIME type could not be found that matches the content type of the response.")
+		writeError(w, http.StatusUnsupportedMediaType, ids, "BadRequest", "A supported MIME type could not be found that matches the content type of the response.")
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxEnvelopeBytes))
@@ -59,13 +64,13 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 	reqs, status, msg := checkEnvelope(body)
 	if status != http.StatusOK {
 		s.countEnvelope(status)
-		writeError(w, status, ids.request, ids.client, "BadRequest", msg)
+		writeError(w, status, ids, "BadRequest", msg)
 		return
 	}
 	if status, retryAfter, ok := s.envelopeFault(); ok {
 		s.countEnvelope(status)
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-		writeError(w, status, ids.request, ids.client, http.StatusText(status), "The service is busy. Retry after the time in the Retry-After header.")
+		writeError(w, status, ids, http.StatusText(status), "The service is busy. Retry after the time in the Retry-After header.")
 		return
 	}
 	drop, applyFirst := s.drop()
@@ -92,9 +97,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 		size += len(out[i].ID) + len(out[i].Body) + 64
 	}
 	answer := br.AppendJSON(make([]byte, 0, size))
-	for k, v := range ids.header() {
-		w.Header().Set(k, v)
-	}
+	ids.set(w.Header())
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
 	w.WriteHeader(http.StatusOK)
@@ -157,16 +160,14 @@ func (s *Server) serveEntity(w http.ResponseWriter, r *http.Request) {
 	ids := newRequestIDs(r)
 	v, ok := version(r)
 	if !ok {
-		writeError(w, http.StatusNotFound, ids.request, ids.client, "BadRequest", "Resource not found for the segment '"+r.PathValue("version")+"'.")
+		writeError(w, http.StatusNotFound, ids, "BadRequest", segmentNotFound(r.PathValue("version")))
 		return
 	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxEnvelopeBytes))
 	rel := strings.TrimPrefix(r.URL.EscapedPath(), "/"+string(v))
 	a := s.apply(v, appOf(r), r.Method, rel, body, ids)
 	s.countItem(a.status)
-	for k, val := range ids.header() {
-		w.Header().Set(k, val)
-	}
+	ids.set(w.Header())
 	for k, val := range a.headers {
 		w.Header().Set(k, val)
 	}
@@ -219,14 +220,9 @@ func errorBody(requestID, clientRequestID, code, message string) json.RawMessage
 }
 
 // writeError writes a whole-request error in Graph's shape.
-func writeError(w http.ResponseWriter, status int, requestID, clientRequestID, code, message string) {
-	if requestID != "" {
-		w.Header().Set("request-id", requestID)
-	}
-	if clientRequestID != "" {
-		w.Header().Set("client-request-id", clientRequestID)
-	}
+func writeError(w http.ResponseWriter, status int, ids requestIDs, code, message string) {
+	ids.set(w.Header())
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write(errorBody(requestID, clientRequestID, code, message))
+	_, _ = w.Write(errorBody(ids.request, ids.client, code, message))
 }

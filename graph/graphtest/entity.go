@@ -215,6 +215,16 @@ func entityJSON(t target, e *entity) json.RawMessage {
 	return append(out, '}')
 }
 
+// parents holds the path segments of each resource's parent collection, in
+// the order of graph.Resources, split once rather than for every item.
+var parents = func() [][]string {
+	out := make([][]string, len(graph.Resources))
+	for i, r := range graph.Resources {
+		out[i] = strings.Split(strings.TrimPrefix(r.Parent, "/"), "/")
+	}
+	return out
+}()
+
 // route finds the entity rawURL names. Keys are single path segments,
 // percent-decoded one by one, so an escaped "/" stays inside its key.
 func route(rawURL string, ids requestIDs) (target, answer, bool) {
@@ -229,10 +239,10 @@ func route(rawURL string, ids requestIDs) (target, answer, bool) {
 		}
 	}
 	if len(segs) > 0 && (segs[0] == string(graph.V1) || segs[0] == string(graph.Beta)) {
-		return target{}, errorAnswer(http.StatusBadRequest, ids, "BadRequest", "Resource not found for the segment '"+segs[0]+"'."), false
+		return target{}, errorAnswer(http.StatusBadRequest, ids, "BadRequest", segmentNotFound(segs[0])), false
 	}
-	for _, r := range graph.Resources {
-		parent := strings.Split(strings.TrimPrefix(r.Parent, "/"), "/")
+	for i, r := range graph.Resources {
+		parent := parents[i]
 		if len(segs) != len(parent)+3 || !slices.Equal(segs[:len(parent)], parent) || segs[len(parent)+1] != r.Collection {
 			continue
 		}
@@ -242,7 +252,7 @@ func route(rawURL string, ids requestIDs) (target, answer, bool) {
 		}
 		return target{resource: r, key: entityKey{r.Name, policyID, id}}, answer{}, true
 	}
-	return target{}, errorAnswer(http.StatusNotFound, ids, "BadRequest", "Resource not found for the segment '"+lastSegment(segs)+"'."), false
+	return target{}, errorAnswer(http.StatusNotFound, ids, "BadRequest", segmentNotFound(lastSegment(segs))), false
 }
 
 func lastSegment(segs []string) string {

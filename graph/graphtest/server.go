@@ -102,7 +102,7 @@ func New(opts Options) *Server {
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		ids := newRequestIDs(r)
-		writeError(w, http.StatusNotFound, ids.request, ids.client, "BadRequest", "Resource not found for the segment '"+firstSegment(r.URL.Path)+"'.")
+		writeError(w, http.StatusNotFound, ids, "BadRequest", segmentNotFound(firstSegment(r.URL.Path)))
 	})
 	return s
 }
@@ -161,17 +161,14 @@ func (s *Server) Close() {
 }
 
 func (s *Server) serveCounters(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, nil, s.Counters())
+	writeJSON(w, http.StatusOK, s.Counters())
 }
 
 func (s *Server) serveStore(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, nil, s.Entities())
+	writeJSON(w, http.StatusOK, s.Entities())
 }
 
-func writeJSON(w http.ResponseWriter, status int, header map[string]string, v any) {
-	for k, val := range header {
-		w.Header().Set(k, val)
-	}
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
