@@ -48,7 +48,7 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- []*item
 		}
 		row, err := src.Read()
 		if errors.Is(err, io.EOF) {
-			return nil
+			break
 		}
 		num, rowErr := row.Num, (*csvio.RowError)(nil)
 		if err != nil {
@@ -57,10 +57,10 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- []*item
 			}
 			num = rowErr.Row
 		}
-		switch {
-		case p.cfg.Rows.past(num):
-			return nil
-		case !p.cfg.Rows.has(num):
+		if p.cfg.Rows.past(num) {
+			break
+		}
+		if !p.cfg.Rows.has(num) {
 			continue
 		}
 		seen++
@@ -74,6 +74,7 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- []*item
 			f.send(ctx)
 		}
 	}
+	p.stats.AllRead.Store(true) // to the end of the input, --rows or --limit
 	return nil
 }
 

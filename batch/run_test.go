@@ -366,6 +366,23 @@ func TestRunStopsWhenSignInFails(t *testing.T) {
 	})
 }
 
+func TestRunStopsWhenAFreshTokenIsRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		refused := &graph.Error{Status: 401, Code: "InvalidAuthenticationToken", Message: "Access token is empty."}
+		g := &fakeGraph{envelope: func([]graph.Request) error { return refused }}
+		w, _, err := runTest(t, distinctRows(60), g, Config{Concurrency: 1})
+		if !errors.Is(err, graph.ErrAuth) || !errors.Is(err, refused) {
+			t.Fatalf("Run = %v, want a sign-in error wrapping Graph's 401", err)
+		}
+		if len(g.refresh) != 1 {
+			t.Errorf("Reauthenticate called %d times, want once before giving up", len(g.refresh))
+		}
+		if n := len(w.byRow(t)); n != 0 {
+			t.Errorf("%d rows have an outcome; a refused sign-in must leave them for --resume", n)
+		}
+	})
+}
+
 func TestRunRefreshesOnceForManyRefusals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := &fakeGraph{answer: func(_ graph.Request, a int) int { return map[bool]int{true: 401, false: 200}[a == 1] }}

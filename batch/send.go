@@ -112,6 +112,9 @@ func (p *pipeline) sendOnce(ctx context.Context, items []*item) (*next, error) {
 	if errors.Is(err, graph.ErrAuth) {
 		return nil, err
 	}
+	if refusedFreshToken(items, err) {
+		return nil, fmt.Errorf("%w: Graph refused the token again just after it was renewed: %w", graph.ErrAuth, err)
+	}
 	if err != nil {
 		p.envelopeFailed(nx, items, res, err)
 	} else {
@@ -128,6 +131,17 @@ func (p *pipeline) sendOnce(ctx context.Context, items []*item) (*next, error) {
 		}
 	}
 	return nx, nil
+}
+
+// refusedFreshToken reports whether err is Graph refusing a whole envelope
+// (401) whose rows were already refused once, before the token was
+// renewed. Then the token is not the trouble but the sign-in itself (a
+// token for another tenant or resource, or none at all): every row would
+// fail the same way, so the run stops instead and leaves them for --resume.
+func refusedFreshToken(items []*item, err error) bool {
+	var ge *graph.Error
+	return errors.As(err, &ge) && ge.Status == http.StatusUnauthorized &&
+		slices.ContainsFunc(items, func(it *item) bool { return it.reauths > 0 })
 }
 
 // envelopeFailed handles an envelope that got no per-item answers.

@@ -21,6 +21,7 @@ type Stats struct {
 	Resends   atomic.Int64 // items sent again after a 429, 5xx or lost answer
 	Throttled atomic.Int64 // items (or whole envelopes' items) answered 429
 	Faults    atomic.Int64 // items answered 5xx, or lost with their envelope
+	AllRead   atomic.Bool  // every row to process was read: a stop left none unread
 }
 
 // Summary is a snapshot of Stats.
@@ -36,6 +37,7 @@ type Summary struct {
 	Resends   int64 `json:"resends"`
 	Throttled int64 `json:"throttled"`
 	Faults    int64 `json:"faults"`
+	AllRead   bool  `json:"allRead"`
 
 	Duration time.Duration `json:"-"`
 }
@@ -54,6 +56,7 @@ func (s *Stats) Snapshot() Summary {
 		Resends:   s.Resends.Load(),
 		Throttled: s.Throttled.Load(),
 		Faults:    s.Faults.Load(),
+		AllRead:   s.AllRead.Load(),
 	}
 }
 

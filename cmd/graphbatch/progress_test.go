@@ -223,3 +223,26 @@ func TestRowsSelectsASlice(t *testing.T) {
 		}
 	}
 }
+
+// TestSummarySaysWhatIsLeft checks what a stopped run's summary tells the
+// person: the rows without an outcome, whether any were not read, and the
+// command that continues.
+func TestSummarySaysWhatIsLeft(t *testing.T) {
+	tests := []struct {
+		status  string
+		allRead bool
+		want    string
+	}{
+		{"interrupted", false, "Interrupted: 7 rows read have no outcome yet, and the rest of the file was not read. To continue:\n  graphbatch update"},
+		{"interrupted", true, "Interrupted: 7 rows read have no outcome yet. To continue:\n  graphbatch update"},
+		{"fatal", true, "Stopped by the error below: 7 rows read have no outcome yet. Once it is fixed, continue with:\n  graphbatch update"},
+	}
+	for _, tt := range tests {
+		s := runSummary{Status: tt.status, Rows: rowCounts{Read: 10, Updated: 3, Unfinished: 7}, ResumeCommand: "graphbatch update …", allRead: tt.allRead}
+		var b strings.Builder
+		s.print(&b)
+		if !strings.Contains(b.String(), tt.want) {
+			t.Errorf("%s, all read %v: summary\n%s\nwant it to contain\n%s", tt.status, tt.allRead, b.String(), tt.want)
+		}
+	}
+}

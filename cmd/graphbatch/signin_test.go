@@ -187,3 +187,26 @@ func TestNothingLeaksSecrets(t *testing.T) {
 		t.Errorf("debug log does not say which sign-in method auto picked:\n%s", stderr)
 	}
 }
+
+// TestGraphRefusingSignInStopsTheRun runs update without a token against
+// an emulator that wants one: after the one refresh that cannot help,
+// the run stops with exit 1, saying why and how to continue, and records
+// no row as failed.
+func TestGraphRefusingSignInStopsTheRun(t *testing.T) {
+	emu, ca := authorityEmulator(t, graphtest.Authority{}, graphtest.Options{})
+	out := filepath.Join(t.TempDir(), "results.csv")
+	code, _, stderr := runCmd(t, "update", "device-statuses", "--in", "../../samples/device-statuses.csv",
+		"--out", out, "--graph-endpoint", emu.URL, "--ca-cert", ca, "--auth", "none")
+	if code != exitFatal {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFatal, stderr)
+	}
+	if !strings.Contains(stderr, "Graph refused the token again") || !strings.Contains(stderr, "Access token is empty") {
+		t.Errorf("stderr does not say Graph refused the sign-in, and why:\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "Once it is fixed, continue with:") || !strings.Contains(stderr, "--resume") {
+		t.Errorf("stderr does not say how to continue:\n%s", stderr)
+	}
+	if rows := readResults(t, out); len(rows) != 0 {
+		t.Errorf("%d rows recorded; a refused sign-in must leave every row for --resume", len(rows))
+	}
+}

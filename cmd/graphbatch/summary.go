@@ -36,6 +36,8 @@ type runSummary struct {
 	ExitCode        int       `json:"exitCode"`  //
 	Error           string    `json:"error,omitempty"`
 	ResumeCommand   string    `json:"resumeCommand,omitempty"`
+
+	allRead bool // a stop left no row of the input unread
 }
 
 type rowCounts struct {
@@ -77,6 +79,7 @@ func newRunSummary(opts *updateOptions, sum batch.Summary, start time.Time, runE
 		Throttled: sum.Throttled,
 		Faults:    sum.Faults,
 		ExitCode:  code,
+		allRead:   sum.AllRead,
 	}
 	if secs := sum.Duration.Seconds(); secs > 0 {
 		s.RowsPerSecond = round1(float64(sum.Done()) / secs)
@@ -91,6 +94,7 @@ func newRunSummary(opts *updateOptions, sum batch.Summary, start time.Time, runE
 		s.ResumeCommand = resumeCommand(opts)
 	default:
 		s.Status = "fatal"
+		s.ResumeCommand = resumeCommand(opts) // once the cause is fixed
 	}
 	if runErr != nil && !errors.Is(runErr, batch.ErrInterrupted) {
 		s.Error = runErr.Error()
@@ -118,7 +122,9 @@ func (s runSummary) print(w io.Writer) {
 	fmt.Fprintf(&b, "  results: %s\n", s.Results)
 	switch s.Status {
 	case "interrupted":
-		fmt.Fprintf(&b, "Interrupted: %d rows read have no outcome yet, and the rest of the file was not read. To continue:\n  %s\n", r.Unfinished, s.ResumeCommand)
+		fmt.Fprintf(&b, "Interrupted: %s. To continue:\n  %s\n", s.leftover(), s.ResumeCommand)
+	case "fatal":
+		fmt.Fprintf(&b, "Stopped by the error below: %s. Once it is fixed, continue with:\n  %s\n", s.leftover(), s.ResumeCommand)
 	case "rowsFailed":
 		if s.DryRun {
 			fmt.Fprintf(&b, "%s invalid: the errorMessage column says why.\n", plural(r.Invalid, "row"))
@@ -127,6 +133,14 @@ func (s runSummary) print(w io.Writer) {
 		}
 	}
 	_, _ = io.WriteString(w, b.String())
+}
+
+// leftover says what a stopped run left for --resume.
+func (s runSummary) leftover() string {
+	if s.allRead {
+		return fmt.Sprintf("%d rows read have no outcome yet", s.Rows.Unfinished)
+	}
+	return fmt.Sprintf("%d rows read have no outcome yet, and the rest of the file was not read", s.Rows.Unfinished)
 }
 
 // write writes the summary as JSON to path.
