@@ -66,7 +66,11 @@ func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- []*item
 		seen++
 		p.stats.Read.Add(1)
 		if rowErr != nil {
-			f.record(invalid(rowErr.Row, "", "", rowErr.Err))
+			var policyID, id string
+			if len(row.Fields) >= 2 { // the record was read, but is not a row
+				policyID, id = row.Fields[0], row.Fields[1]
+			}
+			f.record(invalid(rowErr.Row, policyID, id, rowErr.Err))
 		} else if err := f.take(ctx, row); err != nil {
 			return err
 		}

@@ -157,8 +157,9 @@ func (e *RowError) Unwrap() error { return e.Err }
 
 // Read returns the next row, or io.EOF after the last one. A record that is
 // not a row (a quoting error, cells beyond the header) gives a *RowError
-// carrying its row number; the next Read continues after it. Cells are
-// trimmed of surrounding spaces.
+// carrying its row number, with the row's cells when they could be read
+// (so that its keys can be reported); the next Read continues after it.
+// Cells are trimmed of surrounding spaces.
 func (r *Reader) Read() (Row, error) {
 	rec, err := r.csv.Read()
 	if errors.Is(err, io.EOF) {
@@ -175,20 +176,21 @@ func (r *Reader) Read() (Row, error) {
 	line, _ := r.csv.FieldPos(0)
 	line += r.skipped
 	row := Row{Num: r.num, Line: line, Fields: r.fields()}
+	var rowErr error
 	for i, cell := range rec {
 		cell = strings.TrimSpace(cell)
 		switch {
 		case i >= len(r.index):
-			if cell != "" {
-				return Row{}, &RowError{Row: r.num, Line: line, Err: fmt.Errorf("has %d cells but the header has %d columns", len(rec), len(r.index))}
+			if cell != "" && rowErr == nil {
+				rowErr = &RowError{Row: r.num, Line: line, Err: fmt.Errorf("has %d cells but the header has %d columns", len(rec), len(r.index))}
 			}
 		case r.index[i] >= 0:
 			row.Fields[r.index[i]] = cell
-		case cell != "":
-			return Row{}, &RowError{Row: r.num, Line: line, Err: fmt.Errorf("has %q in column %d, which has no name in the header", cell, i+1)}
+		case cell != "" && rowErr == nil:
+			rowErr = &RowError{Row: r.num, Line: line, Err: fmt.Errorf("has %q in column %d, which has no name in the header", cell, i+1)}
 		}
 	}
-	return row, nil
+	return row, rowErr
 }
 
 // Buffered returns how many bytes of input are at hand: when 0, the next

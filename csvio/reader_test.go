@@ -1106,3 +1106,29 @@ func TestCountRowsLarge(t *testing.T) {
 		t.Errorf("CountRows = %d, %v, %v; want %d, true, nil", n, ok, err, rows)
 	}
 }
+
+// TestReadRowErrorKeepsKeys checks that a record with cells beyond the
+// header, or under a column with no name, still gives its keys, so that
+// the results can name the entity, while a quoting error gives none.
+func TestReadRowErrorKeepsKeys(t *testing.T) {
+	t.Parallel()
+	input := "policyId,id,status,\np1,d1,compliant,,extra\np2,d2,compliant,unnamed\np3,\"d3\"x,compliant\n"
+	r, err := csvio.NewReader(strings.NewReader(input), testHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct{ policyID, id string }{{"p1", "d1"}, {"p2", "d2"}, {"", ""}} {
+		row, err := r.Read()
+		var re *csvio.RowError
+		if !errors.As(err, &re) {
+			t.Fatalf("Read = %+v, %v; want a *RowError", row, err)
+		}
+		var policyID, id string
+		if len(row.Fields) >= 2 {
+			policyID, id = row.Fields[0], row.Fields[1]
+		}
+		if policyID != want.policyID || id != want.id {
+			t.Errorf("row %d (%v): keys %q/%q, want %q/%q", re.Row, re.Err, policyID, id, want.policyID, want.id)
+		}
+	}
+}

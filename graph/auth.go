@@ -33,6 +33,14 @@ const (
 // AuthMethods lists the --auth values.
 var AuthMethods = []string{AuthAuto, AuthSecret, AuthCertificate, AuthDeviceCode, AuthManagedIdentity, AuthWorkloadIdentity, AuthNone}
 
+// CheckAuthMethod checks that m is one of AuthMethods.
+func CheckAuthMethod(m string) error {
+	if !slices.Contains(AuthMethods, m) {
+		return fmt.Errorf("unknown --auth %q (one of: %s)", m, strings.Join(AuthMethods, ", "))
+	}
+	return nil
+}
+
 // SignIn says how to get tokens: the command line fills it from flags and
 // the Azure SDKs' environment variables. Secrets in it are never logged.
 type SignIn struct {
@@ -59,10 +67,10 @@ type SignIn struct {
 // a terminal with a client id.
 func (s *SignIn) Resolve() (string, error) {
 	if s.Method != AuthAuto && s.Method != "" {
-		if slices.Contains(AuthMethods, s.Method) {
-			return s.Method, nil
+		if err := CheckAuthMethod(s.Method); err != nil {
+			return "", err
 		}
-		return "", fmt.Errorf("unknown --auth %q (one of: %s)", s.Method, strings.Join(AuthMethods, ", "))
+		return s.Method, nil
 	}
 	switch {
 	case s.ClientSecret != "":

@@ -7,6 +7,7 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -165,6 +166,10 @@ func (r *Resource) Path(policyID, id string) string {
 	return r.Parent + "/" + url.PathEscape(policyID) + "/" + r.Collection + "/" + url.PathEscape(id)
 }
 
+// errDotKey is why "." and ".." are refused. Like CheckKey's other errors
+// it does not repeat the key: ValueError shows it before the reason.
+var errDotKey = errors.New("is not a valid key: a path segment of dots would change which URL is called")
+
 // CheckKey reports why s cannot be used as a key segment, or nil.
 // Escaping already keeps "/", "?" and "#" inside the segment; "." and ".."
 // are refused because servers and proxies resolve them as relative segments.
@@ -173,7 +178,7 @@ func CheckKey(s string) error {
 	case "":
 		return errEmpty
 	case ".", "..":
-		return fmt.Errorf("%q is not a valid key", s)
+		return errDotKey
 	}
 	for i := 0; i < len(s); i++ { // control characters are ASCII: bytes suffice
 		if c := s[i]; c < 0x20 || c == 0x7f {

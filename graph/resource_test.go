@@ -3,6 +3,7 @@ package graph
 import (
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -127,6 +128,9 @@ func TestRefusedKeys(t *testing.T) {
 			}
 			if ve.Column != column || ve.Value != tt.key {
 				t.Errorf("NewPatch(%q, %q) error on column %q value %q, want column %q value %q", policyID, id, ve.Column, ve.Value, column, tt.key)
+			}
+			if msg := err.Error(); strings.Count(msg, strconv.Quote(tt.key)) > 1 && tt.key != "" {
+				t.Errorf("NewPatch(%q, %q) error %q repeats the key", policyID, id, msg)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -148,8 +149,22 @@ func (o *updateOptions) check() error {
 	case o.Emulator && o.SignIn.Auth != graph.AuthAuto && o.SignIn.Auth != graph.AuthNone:
 		return usagef("--emulator needs no sign-in; drop --auth %s", o.SignIn.Auth)
 	}
+	// Checked here too, so that a dry run, which signs in to nothing, does
+	// not pass a command line the real run would refuse.
+	if o.SignIn.Auth != "" {
+		if err := graph.CheckAuthMethod(o.SignIn.Auth); err != nil {
+			return &usageError{err}
+		}
+	}
+	if _, err := o.SignIn.cloud(); err != nil {
+		return err
+	}
 	if o.Out == "" {
-		o.Out = strings.TrimSuffix(o.In, ".csv") + ".results.csv"
+		base := o.In
+		if ext := filepath.Ext(base); strings.EqualFold(ext, ".csv") { // FIX.CSV as Windows names it
+			base = strings.TrimSuffix(base, ext)
+		}
+		o.Out = base + ".results.csv"
 	}
 	return nil
 }

@@ -259,6 +259,9 @@ func TestUpdateRefusesBeforeSending(t *testing.T) {
 		{"no id column", []string{"update", "device-statuses", "--in", noID, "--emulator"}, "no id column"},
 		{"results exist", []string{"update", "device-statuses", "--in", good, "--out", existing, "--emulator"}, "--overwrite"},
 		{"no credentials", []string{"update", "device-statuses", "--in", good}, "no credentials found"},
+		{"unknown cloud, dry run", []string{"update", "device-statuses", "--in", good, "--dry-run", "--cloud", "mars"}, `unknown cloud "mars"`},
+		{"unknown auth, dry run", []string{"update", "device-statuses", "--in", good, "--dry-run", "--auth", "foo"}, `unknown --auth "foo"`},
+		{"bad graph endpoint, dry run", []string{"update", "device-statuses", "--in", good, "--dry-run", "--graph-endpoint", "ftp://x/y"}, "--graph-endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -303,6 +306,32 @@ func TestDryRun(t *testing.T) {
 	// Row 7 (an unknown entity) is valid: only Graph can tell it is missing.
 	if counts[csvio.Valid] != 3 || counts[csvio.Invalid] != 6 {
 		t.Errorf("dry run outcomes %v, want 3 valid and 6 invalid", counts)
+	}
+}
+
+// TestDefaultResultsPath checks the results file's default name: the
+// input's with .results.csv in place of .csv, in any letter case.
+func TestDefaultResultsPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"fix.csv":     "fix.results.csv",
+		"FIX.CSV":     "FIX.results.csv",
+		"fix.txt":     "fix.txt.results.csv",
+		"dir.csv/fix": "dir.csv/fix.results.csv",
+	} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, in)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("policyId,id,status\np,d,compliant\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, stderr := runCmd(t, "update", "device-statuses", "--in", path, "--dry-run"); code != exitOK {
+			t.Fatalf("%s: exit %d; stderr:\n%s", in, code, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(dir, want)); err != nil {
+			t.Errorf("--in %s: no results at %s: %v", in, want, err)
+		}
 	}
 }
 
