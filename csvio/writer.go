@@ -159,25 +159,9 @@ func needsQuotes(s string) bool {
 	if s == "" {
 		return false
 	}
-	if s == `\.` || hasSpecial(s) {
+	if s == `\.` || strings.ContainsAny(s, ",\"\r\n") {
 		return true
 	}
 	r, _ := utf8.DecodeRuneInString(s)
 	return unicode.IsSpace(r)
-}
-
-// hasSpecial reports whether s holds a comma, a quote, CR or LF. It tests
-// eight bytes at a time: every field of every results line goes through it.
-func hasSpecial(s string) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs } // high bit set in each zero byte
-	for len(s) >= 8 {
-		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-		if zero(w^(','*ones))|zero(w^('"'*ones))|zero(w^('\r'*ones))|zero(w^('\n'*ones)) != 0 {
-			return true
-		}
-		s = s[8:]
-	}
-	return strings.ContainsAny(s, ",\"\r\n")
 }
