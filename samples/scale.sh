@@ -8,7 +8,7 @@
 #   samples/scale.sh                   # N = 10,000 100,000 1,000,000; 3 runs each
 #   REPEAT=5 samples/scale.sh 50000    # other sizes, more runs
 #
-# Needs Go and GNU time (Debian: apt-get install time). Files go to a
+# Needs Go, curl and GNU time (Debian: apt-get install time). Files go to a
 # temporary directory, removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,10 +20,14 @@ repeat=${REPEAT:-3}
 dir=$(mktemp -d)
 trap 'kill "${emu_pid:-}" 2>/dev/null || true; rm -rf "$dir"' EXIT
 go build -o "$dir/graphbatch" ./cmd/graphbatch
+go build -o "$dir/generate" ./samples/generate
 port=$((20000 + RANDOM % 20000))
 "$dir/graphbatch" emulate --listen "127.0.0.1:$port" --write-limit 0 --tenant-write-limit 0 --discard --log-level warn >/dev/null &
 emu_pid=$!
-sleep 1
+for _ in $(seq 100); do # until it answers, at most 10 s
+	curl -sf "http://127.0.0.1:$port/_emulator/counters" >/dev/null && break
+	sleep 0.1
+done
 
 # measure MODE N: runs one update and prints "wall cpu rss_kb".
 measure() {
@@ -45,7 +49,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo "| N | mode | wall s | rows/s | CPU µs/row | peak RSS MiB |"
 echo "|---|---|---|---|---|---|"
 for n in "${sizes[@]}"; do
-	go run ./samples/generate -resource device-statuses -rows "$n" >"$dir/$n.csv"
+	"$dir/generate" -resource device-statuses -rows "$n" >"$dir/$n.csv"
 	for mode in dry-run update; do
 		: >"$dir/runs.txt"
 		for _ in $(seq "$repeat"); do measure "$mode" "$n" >>"$dir/runs.txt"; done
