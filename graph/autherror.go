@@ -73,5 +73,5 @@ func explain(err error) error {
 	}
 	// MSAL puts the cause (connection refused, a TLS or DNS failure) on the
 	// lines after the first: keep them, on one line.
-	return &AuthError{Description: truncate(oneLine(text), 400), cause: cause}
+	return &AuthError{Description: cut(Clean(text), 400), cause: cause}
 }

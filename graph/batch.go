@@ -1,11 +1,9 @@
 package graph
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
-	"maps"
-	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -40,14 +38,48 @@ type BatchResponse struct {
 	Responses []Response `json:"responses"`
 }
 
-// jsonHeaders are the headers of every PATCH item. Shared, so never to be
-// modified.
+// jsonHeaders are the headers of every item with a body. Shared, so never
+// to be modified.
 var jsonHeaders = map[string]string{"Content-Type": "application/json"}
 
 // NewPatchRequest returns the $batch item that applies p, with the item id
 // id. Its Headers are shared with every other such item: do not modify them.
 func NewPatchRequest(id string, p Patch) Request {
 	return Request{ID: id, Method: "PATCH", URL: p.URL, Headers: jsonHeaders, Body: p.Body}
+}
+
+// NewGetRequest returns the $batch item that reads url, relative to the
+// version root.
+func NewGetRequest(id, url string) Request {
+	return Request{ID: id, Method: "GET", URL: url}
+}
+
+// Marshal returns the JSON body of v without encoding/json's HTML
+// escaping, which would only make bodies harder to read in logs.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// DecodeBatchResponse parses a $batch answer with encoding/json, which
+// refuses nesting deeper than it can handle instead of overflowing.
+func DecodeBatchResponse(data []byte) (BatchResponse, error) {
+	var br BatchResponse
+	err := json.Unmarshal(data, &br)
+	return br, err
+}
+
+// DecodeBatchRequest parses a $batch request body; the emulator reads every
+// envelope with it.
+func DecodeBatchRequest(data []byte) (BatchRequest, error) {
+	var br BatchRequest
+	err := json.Unmarshal(data, &br)
+	return br, err
 }
 
 // Header returns the value of the item header name, matched case-insensitively.
@@ -69,90 +101,8 @@ func (r *Response) Err() *Error {
 		return nil
 	}
 	e := ParseError(r.Status, r.Body)
-	e.RequestID = cmp.Or(r.Header("request-id"), e.RequestID)
-	e.ClientRequestID = cmp.Or(r.Header("client-request-id"), e.ClientRequestID)
+	e.RequestID = cmp.Or(cut(Clean(r.Header("request-id")), maxCodeText), e.RequestID)
+	e.ClientRequestID = cmp.Or(cut(Clean(r.Header("client-request-id")), maxCodeText), e.ClientRequestID)
 	e.RetryAfter = r.Header("Retry-After")
 	return e
-}
-
-// AppendJSON appends the JSON encoding of b to dst: the same JSON as
-// encoding/json's (without its HTML escaping), without reflection and
-// without re-validating bodies, which NewPatch built.
-func (b *BatchRequest) AppendJSON(dst []byte) []byte {
-	dst = append(dst, `{"requests":[`...)
-	for i := range b.Requests {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = b.Requests[i].appendJSON(dst)
-	}
-	return append(dst, "]}"...)
-}
-
-func (r *Request) appendJSON(dst []byte) []byte {
-	dst = append(dst, `{"id":`...)
-	dst = AppendJSONString(dst, r.ID)
-	dst = append(dst, `,"method":`...)
-	dst = AppendJSONString(dst, r.Method)
-	dst = append(dst, `,"url":`...)
-	dst = AppendJSONString(dst, r.URL)
-	dst = appendHeadersAndBody(dst, r.Headers, r.Body)
-	return append(dst, '}')
-}
-
-// AppendJSON appends the JSON encoding of b to dst: the same JSON as
-// encoding/json's (headers in key order, without its HTML escaping),
-// without reflection. Bodies must be valid JSON.
-func (b *BatchResponse) AppendJSON(dst []byte) []byte {
-	dst = append(dst, `{"responses":[`...)
-	for i := range b.Responses {
-		r := &b.Responses[i]
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `{"id":`...)
-		dst = AppendJSONString(dst, r.ID)
-		dst = append(dst, `,"status":`...)
-		dst = strconv.AppendInt(dst, int64(r.Status), 10)
-		dst = appendHeadersAndBody(dst, r.Headers, r.Body)
-		dst = append(dst, '}')
-	}
-	return append(dst, "]}"...)
-}
-
-// appendHeadersAndBody appends the "headers" and "body" members of a
-// request or an answer, when they are not empty.
-func appendHeadersAndBody(dst []byte, h map[string]string, body json.RawMessage) []byte {
-	if len(h) > 0 {
-		dst = append(dst, `,"headers":{`...)
-		dst = appendHeaders(dst, h)
-		dst = append(dst, '}')
-	}
-	if len(body) > 0 {
-		dst = append(dst, `,"body":`...)
-		dst = append(dst, body...)
-	}
-	return dst
-}
-
-// appendHeaders appends the members of h, in key order.
-func appendHeaders(dst []byte, h map[string]string) []byte {
-	member := func(k, v string) {
-		dst = AppendJSONString(dst, k)
-		dst = append(dst, ':')
-		dst = AppendJSONString(dst, v)
-	}
-	if len(h) == 1 { // the usual case, Content-Type alone: no sorting
-		for k, v := range h {
-			member(k, v)
-		}
-		return dst
-	}
-	for i, k := range slices.Sorted(maps.Keys(h)) {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		member(k, h[k])
-	}
-	return dst
 }

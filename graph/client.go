@@ -23,11 +23,17 @@ type Client struct {
 // NewClient returns a Client for the Graph root URL root (scheme and host,
 // no version, e.g. https://graph.microsoft.com). A nil tokens sends no
 // Authorization header, for an emulator or a proxy that adds one.
+//
+// The client never follows a redirect: a 3xx answer is returned as an
+// *Error naming its Location, so that no token or body leaves for another
+// host than root's (CONTRACT §10).
 func NewClient(httpClient *http.Client, root string, tokens *Tokens) *Client {
-	if httpClient == nil {
-		httpClient = http.DefaultClient
+	hc := http.Client{}
+	if httpClient != nil {
+		hc = *httpClient
 	}
-	return &Client{httpClient: httpClient, root: strings.TrimRight(root, "/"), tokens: tokens}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{httpClient: &hc, root: strings.TrimRight(root, "/"), tokens: tokens}
 }
 
 // ErrMalformed is wrapped by errors for envelope answers that are not a
@@ -47,20 +53,18 @@ type BatchResult struct {
 const maxAnswerBytes = 16 << 20
 
 // Batch POSTs reqs as one envelope to {root}/{v}/$batch with a fresh
-// client-request-id. If Graph answers the envelope with an error status, the
-// error is an *Error; another 2xx than 200, or a 200 whose body is not
+// client-request-id. If Graph answers the envelope with an error status or
+// a redirect, the error is an *Error; another 2xx than 200, or a 200 whose body is not
 // JSON, wraps ErrMalformed (a JSON body without responses gives none, and
 // the caller sees every item unanswered); anything else is a transport
 // error. Item failures are not errors: they are in the result's
 // Responses. The result is not nil once the request was sent, so that a
 // failure still names its client-request-id.
 func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchResult, error) {
-	env := BatchRequest{Requests: reqs}
-	size := 16
-	for i := range reqs {
-		size += len(reqs[i].ID) + len(reqs[i].URL) + len(reqs[i].Body) + 96
+	body, err := Marshal(BatchRequest{Requests: reqs})
+	if err != nil {
+		return nil, fmt.Errorf("encoding $batch request: %w", err)
 	}
-	body := env.AppendJSON(make([]byte, 0, size))
 	crid := uuid.NewString()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.root+"/"+string(v)+"/$batch", bytes.NewReader(body))
 	if err != nil {
@@ -83,7 +87,10 @@ func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchRe
 	if err != nil {
 		return result, fmt.Errorf("reading $batch answer: %w", err)
 	}
-	result.RequestID = resp.Header.Get("request-id")
+	result.RequestID = cut(Clean(resp.Header.Get("request-id")), maxCodeText)
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return result, redirectError(resp, result, crid)
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.StatusCode != http.StatusOK {
 		return result, fmt.Errorf("%w: status %d instead of 200", ErrMalformed, resp.StatusCode)
 	}
@@ -94,12 +101,28 @@ func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchRe
 		e.RetryAfter = resp.Header.Get("Retry-After")
 		return result, e
 	}
-	br, err := decodeBatchResponse(answer, reqs)
+	br, err := DecodeBatchResponse(answer)
 	if err != nil {
 		return result, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	result.Responses = br.Responses
 	return result, nil
+}
+
+// redirectError is the failure of an envelope Graph answered with a
+// redirect: Graph does not redirect $batch, so whatever did is not Graph.
+func redirectError(resp *http.Response, result *BatchResult, crid string) *Error {
+	where := cut(Clean(resp.Header.Get("Location")), maxBodyText)
+	if where == "" {
+		where = "nowhere"
+	}
+	return &Error{
+		Status:          resp.StatusCode,
+		Code:            "Redirect",
+		Message:         fmt.Sprintf("the answer redirects to %s; graphbatch never follows a redirect with a token (check --graph-endpoint and proxies)", where),
+		RequestID:       result.RequestID,
+		ClientRequestID: crid,
+	}
 }
 
 // readAnswer reads a response body of up to maxAnswerBytes, in one

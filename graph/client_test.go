@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -158,7 +160,7 @@ func TestBatchDecodesMixedStatuses(t *testing.T) {
 	want := []Response{
 		{ID: "3", Status: 429, Headers: map[string]string{"Retry-After": "7", "Content-Type": "application/json"},
 			Body: json.RawMessage(`{"error":{"code":"TooManyRequests","message":"Too many requests"}}`)},
-		{ID: "1", Status: 204}, // a successful item's headers are not decoded
+		{ID: "1", Status: 204, Headers: map[string]string{"request-id": "item-rid-1"}},
 		{ID: "2", Status: 404,
 			Body: json.RawMessage(`{"error":{"code":"ResourceNotFound","message":"Not found","innerError":{"request-id":"item-rid-2"}}}`)},
 	}
@@ -372,5 +374,41 @@ func TestBatchOther2xxIsMalformed(t *testing.T) {
 	}
 	if res == nil || res.ClientRequestID == "" {
 		t.Errorf("result %+v: a failed envelope must still name its client-request-id", res)
+	}
+}
+
+// TestBatchNeverFollowsRedirects: a 307 from the Graph endpoint to another
+// host once received the bearer token and the whole envelope, and its 204s
+// were recorded as updated (issue #10.7).
+func TestBatchNeverFollowsRedirects(t *testing.T) {
+	t.Parallel()
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(other.Close)
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		c, mux := setup(t)
+		mux.HandleFunc("POST /v1.0/$batch", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+"/steal", status)
+		})
+		_, err := c.Batch(t.Context(), V1, testRequests(t))
+		var ge *Error
+		if !errors.As(err, &ge) || ge.Status != status || !strings.Contains(ge.Message, other.URL+"/steal") {
+			t.Errorf("Batch answered %d = %v, want a *graph.Error with that status naming the Location", status, err)
+		}
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the redirect target got %d requests, want none", n)
+	}
+}
+
+func TestBatchDeepAnswerIsMalformed(t *testing.T) {
+	t.Parallel()
+	c, mux := setup(t)
+	recordBatch(t, mux, "POST /v1.0/$batch", http.StatusOK, nil, strings.Repeat("[", 15<<20))
+	if _, err := c.Batch(t.Context(), V1, testRequests(t)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("Batch answered 15 MiB of [ = %v, want an error wrapping ErrMalformed", err)
 	}
 }

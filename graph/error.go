@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
 // Error is an error answer from Graph, for an envelope or for one item.
+// Its text fields are safe to show: see Clean.
 type Error struct {
 	Status          int    // HTTP status
 	Code            string // Graph's error code, e.g. "ResourceNotFound"; may be empty
@@ -51,19 +53,29 @@ type innerError struct {
 
 // ParseError decodes Graph's error body. A body that is not Graph's error
 // shape still gives an Error, carrying the start of the body as its message.
+// Every text field is cleaned (see Clean).
 func ParseError(status int, body []byte) *Error {
 	e := &Error{Status: status}
 	var w wireError
 	if err := json.Unmarshal(body, &w); err != nil || (w.Error.Code == "" && w.Error.Message == "") {
-		e.Message = oneLine(truncate(strings.ToValidUTF8(string(body), "\uFFFD"), 300))
+		e.Message = cut(Clean(string(body)), maxBodyText)
 		return e
 	}
-	e.Code = w.Error.Code
-	e.Message = readableMessage(w.Error.Message)
-	e.RequestID = w.Error.InnerError.RequestID
-	e.ClientRequestID = w.Error.InnerError.ClientRequestID
+	e.Code = cut(Clean(w.Error.Code), maxCodeText)
+	e.Message = Clean(readableMessage(w.Error.Message))
+	e.RequestID = cut(Clean(w.Error.InnerError.RequestID), maxCodeText)
+	e.ClientRequestID = cut(Clean(w.Error.InnerError.ClientRequestID), maxCodeText)
 	return e
 }
+
+// Limits on text taken from Graph's answers: a message is cut to what a
+// person reads (CONTRACT §10), a code or an id to what Graph ever sends, and
+// a body that is not Graph's error shape to its start.
+const (
+	MaxMessage  = 2000
+	maxCodeText = 200
+	maxBodyText = 300
+)
 
 // intuneMessage is the JSON Intune puts inside error.message, sometimes twice:
 // {"_version":3,"Message":"An error has occurred - Operation ID …","CustomApiErrorPhrase":"",…}
@@ -96,23 +108,52 @@ func readableMessage(msg string) string {
 		case m.CustomApiErrorPhrase != "":
 			msg = m.CustomApiErrorPhrase
 		default:
-			return prefix + oneLine(trimmed)
+			return prefix + trimmed
 		}
 	}
-	return prefix + oneLine(msg)
+	return prefix + msg
 }
 
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+// Clean makes text that came from a server or a file safe to print and to
+// put in a results cell: valid UTF-8, on one line (runs of white space
+// become one space), at most MaxMessage characters, and with control and
+// bidirectional-override characters shown escaped (ESC as \x1b), so that
+// no text can drive a terminal or hide what it says.
+func Clean(s string) string {
+	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "\uFFFD")), " ")
+	if strings.IndexFunc(s, unsafeRune) >= 0 {
+		var b strings.Builder
+		for _, r := range s {
+			switch {
+			case !unsafeRune(r):
+				b.WriteRune(r)
+			case r < 0x100:
+				fmt.Fprintf(&b, `\x%02x`, r)
+			default:
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+		}
+		s = b.String()
+	}
+	return cut(s, MaxMessage)
 }
 
-// truncate shortens s to at most n bytes, at a character boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
+// unsafeRune reports whether r must not reach a terminal as it is.
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// cut shortens s to at most n characters, marking the cut with "…".
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
+	i, count := 0, 0
+	for i = range s {
+		if count == n-1 {
+			break
+		}
+		count++
 	}
-	return s[:n] + "…"
+	return s[:i] + "…"
 }

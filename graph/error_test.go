@@ -145,3 +145,35 @@ func TestErrorString(t *testing.T) {
 		}
 	}
 }
+
+func TestClean(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"plain text", "plain text"},
+		{"two\r\n  lines\tand tab", "two lines and tab"},
+		{"title \x1b]0;pwned\x07 red \x1b[31mX", `title \x1b]0;pwned\x07 red \x1b[31mX`},
+		{"C1 \u009b31m and DEL \x7f", `C1 \x9b31m and DEL \x7f`},
+		{"bidi \u202eevil", `bidi \u202eevil`},
+		{"bad \xff utf8", "bad \uFFFD utf8"},
+		{"=HYPERLINK(\"http://x\")", "=HYPERLINK(\"http://x\")"}, // formulas are the results file's business
+	}
+	for _, tt := range tests {
+		if got := Clean(tt.in); got != tt.want {
+			t.Errorf("Clean(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	long := Clean(strings.Repeat("é", 3*MaxMessage))
+	if n := utf8.RuneCountInString(long); n != MaxMessage || !strings.HasSuffix(long, "…") {
+		t.Errorf("Clean of %d characters has %d, want %d ending in …", 3*MaxMessage, n, MaxMessage)
+	}
+}
+
+// TestParseErrorCutsLongMessages: a 2 MiB message once made a 6 MB results
+// file (issue #10.11).
+func TestParseErrorCutsLongMessages(t *testing.T) {
+	t.Parallel()
+	body := `{"error":{"code":"BadRequest","message":"` + strings.Repeat("x", 2<<20) + `"}}`
+	if e := ParseError(400, []byte(body)); utf8.RuneCountInString(e.Message) > MaxMessage {
+		t.Errorf("message of %d characters kept, want at most %d", utf8.RuneCountInString(e.Message), MaxMessage)
+	}
+}

@@ -166,57 +166,6 @@ func daysIn(month, year int) int {
 
 // AppendJSONString appends s as a JSON string. s must be valid UTF-8.
 func AppendJSONString(dst []byte, s string) []byte {
-	if plain(s) { // the usual case: nothing to escape
-		dst = append(dst, '"')
-		dst = append(dst, s...)
-		return append(dst, '"')
-	}
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-// plain reports whether s has nothing JSON must escape: no quote, no
-// backslash, no control character. It tests eight bytes at a time (a byte
-// is below 0x20, or equals one sought, when subtracting sets its top bit):
-// it runs for every string the client encodes or decodes.
-func plain[T string | []byte](s T) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	for len(s) >= 8 {
-		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-		q, b := w^('"'*ones), w^('\\'*ones)
-		if ((w-0x20*ones)&^w|(q-ones)&^q|(b-ones)&^b)&highs != 0 {
-			return false
-		}
-		s = s[8:]
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
+	b, _ := Marshal(s) // a string always encodes
+	return append(dst, b...)
 }

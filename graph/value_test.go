@@ -460,20 +460,3 @@ func TestSchemaColumns(t *testing.T) {
 		t.Errorf("Columns() = %v, want %v", got, want)
 	}
 }
-
-func TestPlain(t *testing.T) {
-	t.Parallel()
-	for i := 0; i < 256; i++ {
-		for _, pos := range []int{0, 5, 7, 8, 12, 16, 20} {
-			b := []byte("abcdefghijklmnopqrstu")
-			b[pos] = byte(i)
-			want := i >= 0x20 && i != '"' && i != '\\'
-			if got := plain(string(b)); got != want {
-				t.Errorf("plain(string) with byte %#x at %d = %v, want %v", i, pos, got, want)
-			}
-			if got := plain(b); got != want {
-				t.Errorf("plain([]byte) with byte %#x at %d = %v, want %v", i, pos, got, want)
-			}
-		}
-	}
-}

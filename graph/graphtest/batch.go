@@ -91,12 +91,11 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	s.shuffle(out)
 	s.countEnvelope(http.StatusOK)
-	br := graph.BatchResponse{Responses: out}
-	size := 32
-	for i := range out {
-		size += len(out[i].ID) + len(out[i].Body) + 64
+	answer, err := graph.Marshal(graph.BatchResponse{Responses: out})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, ids, "InternalServerError", err.Error())
+		return
 	}
-	answer := br.AppendJSON(make([]byte, 0, size))
 	ids.set(w.Header())
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(answer)))

@@ -162,16 +162,29 @@ type member struct {
 	value []byte
 }
 
+// members returns the members of a stored JSON object.
+func members(object []byte) []member {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(object, &m) // the store holds only objects it wrote
+	return sortedMembers(m)
+}
+
+// sortedMembers returns the members of m in name order.
+func sortedMembers(m map[string]json.RawMessage) []member {
+	out := make([]member, 0, len(m))
+	for name, value := range m {
+		out = append(out, member{name, value})
+	}
+	slices.SortFunc(out, func(a, b member) int { return cmp.Compare(a.name, b.name) })
+	return out
+}
+
 // merge returns the JSON object stored with props set over it.
 func merge(stored []byte, props []member) []byte {
 	all := props
 	if len(stored) > 0 {
 		all = nil
-		_ = graph.DecodeObject(stored, func(name string, value []byte) error {
-			all = append(all, member{name, value})
-			return nil
-		})
-		all = append(all, props...)
+		all = append(members(stored), props...)
 	}
 	// Sort by name, the later of two members of one name winning.
 	slices.SortStableFunc(all, func(a, b member) int { return cmp.Compare(a.name, b.name) })
@@ -288,9 +301,12 @@ func (s *Server) checkBody(r *graph.Resource, v graph.Version, body json.RawMess
 		set     []member
 		problem string
 	)
-	err := graph.DecodeObject(body, func(name string, raw []byte) error {
+	var object map[string]json.RawMessage
+	err := json.Unmarshal(body, &object)
+	for _, m := range sortedMembers(object) {
+		name, raw := m.name, m.value
 		if problem != "" {
-			return nil
+			break
 		}
 		switch p, ok := props[name]; {
 		case name == "@odata.type":
@@ -303,8 +319,7 @@ func (s *Server) checkBody(r *graph.Resource, v graph.Version, body json.RawMess
 			problem = checkValue(p, raw)
 			set = append(set, member{name, raw})
 		}
-		return nil
-	})
+	}
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); err != nil || len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, "Invalid request body: the body must be a JSON object."
 	}
