@@ -33,7 +33,11 @@ func TestRunWithExpiringTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 		elapsed := time.Since(start)
-		for n, r := range w.byRow(t) {
+		results := w.byRow(t)
+		if len(results) != 4000 || sum.Updated != 4000 {
+			t.Fatalf("%d outcomes, %d updated; want every one of the 4000 rows updated", len(results), sum.Updated)
+		}
+		for n, r := range results {
 			if r.Outcome != csvio.Updated {
 				t.Errorf("row %d: %s %d %s", n, r.Outcome, r.HTTPStatus, r.ErrorMessage)
 			}

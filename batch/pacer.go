@@ -40,25 +40,27 @@ func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.N, r.Per) }
 // that sends do not reach Graph closer together than Graph counts them.
 const windowSlack = 0.02
 
-// Pacer decides when items may be sent. One Pacer is shared by every worker
-// of a run, because Graph throttles per app and tenant, not per request: a
-// Retry-After seen by one worker holds back all of them.
+// Pacer decides when items may be sent. One Pacer is shared by every
+// envelope of a kind in a run, because Graph throttles per app and
+// tenant, not per request: a Retry-After seen by one holds back all.
 //
 // It enforces two things. A ceiling: at most limit items in any sliding
 // window, where limit starts at the configured rate's N. And a "not before"
 // time that every Retry-After pushes forward.
 //
-// The limit adapts. After a 429 it drops to what Graph admitted from us in
-// the window that ended with the throttled send, but never below half of
-// what it was (multiplicative decrease); that count is taken once the
+// The limit adapts (see cutLimit and climbLimit). After a 429 it drops to
+// what Graph admitted from us in the window that ended with the throttled
+// send, but never below half of what it was; that count is taken once the
 // Retry-After has passed, when every answer of the episode is in. It climbs
-// back by a fiftieth of the ceiling for every window without a 429
-// (additive increase). Alone, graphbatch stays at the ceiling; when another
-// app takes part of the budget, it settles at what is left.
+// back by a fiftieth of the ceiling for every window without a 429. Alone,
+// graphbatch stays at the ceiling; when another app takes part of the
+// budget, it settles at what is left.
 //
-// A Pacer is safe for concurrent use. Every wait ends when its context does.
+// A Pacer is safe for concurrent use. It reads the time from one clock,
+// time.Now.
 type Pacer struct {
 	mu        sync.Mutex
+	now       func() time.Time
 	rate      Rate          // the ceiling; N == 0 means none
 	window    time.Duration // rate.Per widened by windowSlack
 	limit     float64       // items allowed per window now, 1 ≤ limit ≤ rate.N
@@ -80,23 +82,25 @@ type event struct {
 // NewPacer returns a Pacer with ceiling r. A zero Rate means no ceiling:
 // only Retry-After holds sends back.
 func NewPacer(r Rate) *Pacer {
-	return &Pacer{
-		rate:     r,
-		window:   time.Duration(float64(r.Per) * (1 + windowSlack)),
-		limit:    float64(r.N),
-		steadyAt: time.Now(),
+	p := &Pacer{
+		now:    time.Now,
+		rate:   r,
+		window: time.Duration(float64(r.Per) * (1 + windowSlack)),
+		limit:  float64(r.N),
 	}
+	p.steadyAt = p.now()
+	return p
 }
 
 // Acquire waits until at least one item may be sent and returns how many
 // of want may go now (at least 1, at most want). The caller must send that
 // many. It returns early with ctx's error when ctx is done.
 func (p *Pacer) Acquire(ctx context.Context, want int) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err // stopped: grant nothing, even if a send would be allowed
-	}
 	for {
-		n, wait := p.tryAcquire(want, time.Now())
+		if err := ctx.Err(); err != nil {
+			return 0, err // stopped: grant nothing, even if a send would be allowed
+		}
+		n, wait := p.TryAcquire(want)
 		if n > 0 {
 			return n, nil
 		}
@@ -106,10 +110,12 @@ func (p *Pacer) Acquire(ctx context.Context, want int) (int, error) {
 	}
 }
 
-// tryAcquire grants up to want items at now, or says how long to wait.
-func (p *Pacer) tryAcquire(want int, now time.Time) (int, time.Duration) {
+// TryAcquire grants up to want items now, or says how long to wait before
+// asking again.
+func (p *Pacer) TryAcquire(want int) (int, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.now()
 	if now.Before(p.notBefore) {
 		return 0, p.notBefore.Sub(now)
 	}
@@ -120,7 +126,7 @@ func (p *Pacer) tryAcquire(want int, now time.Time) (int, time.Duration) {
 	p.adapt(now)
 	free := int(p.limit) - p.granted.sum
 	if free < 1 {
-		return 0, p.freeAt(int(p.limit)).Sub(now)
+		return 0, p.freeAt(int(p.limit), now).Sub(now)
 	}
 	n := min(want, free)
 	p.granted.push(now, n)
@@ -134,9 +140,7 @@ func (p *Pacer) expire(now time.Time) {
 	p.admitted.dropThrough(now.Add(-2 * p.window))
 }
 
-// events is a queue of counted events with their running sum, so that a
-// pacer at thousands of envelopes a second does not add up its window
-// each time.
+// events is a queue of counted events with their running sum.
 type events struct {
 	q   []event
 	sum int
@@ -159,7 +163,7 @@ func (e *events) dropThrough(cutoff time.Time) {
 
 // freeAt returns when a slot frees under limit: when enough of the oldest
 // grants leave the window.
-func (p *Pacer) freeAt(limit int) time.Time {
+func (p *Pacer) freeAt(limit int, now time.Time) time.Time {
 	over := p.granted.sum - limit // grants to expire before one slot is free
 	for _, e := range p.granted.q {
 		over -= e.n
@@ -167,24 +171,35 @@ func (p *Pacer) freeAt(limit int) time.Time {
 			return e.at.Add(p.window)
 		}
 	}
-	return time.Now()
+	return now
 }
 
-// adapt applies a pending cut, or climbs by a fiftieth of the ceiling for
-// each whole window since the last 429 or climb.
+// adapt applies a pending cut, or climbs for each whole window since the
+// last 429 or climb.
 func (p *Pacer) adapt(now time.Time) {
 	if p.cutPending {
-		p.limit = max(1, min(p.limit, max(float64(p.admittedAround(p.throttled)), p.limit/2)))
+		p.limit = cutLimit(p.limit, p.admittedAround(p.throttled))
 		p.cutPending, p.cutAt, p.steadyAt = false, now, now
 		return
 	}
-	if p.limit >= float64(p.rate.N) {
-		return
-	}
-	if steps := int(now.Sub(p.steadyAt) / p.window); steps >= 1 {
-		p.limit = min(float64(p.rate.N), p.limit+float64(steps)*max(1, float64(p.rate.N)/50))
+	if steps := int(now.Sub(p.steadyAt) / p.window); steps >= 1 && p.limit < float64(p.rate.N) {
+		p.limit = climbLimit(p.limit, p.rate.N, steps)
 		p.steadyAt = now
 	}
+}
+
+// cutLimit is the limit after a throttle episode: what Graph admitted
+// around the throttled send, but never more than limit, never less than
+// half of it (multiplicative decrease), and at least 1.
+func cutLimit(limit float64, admitted int) float64 {
+	return max(1, min(limit, max(float64(admitted), limit/2)))
+}
+
+// climbLimit is the limit after windows quiet windows: a fiftieth of the
+// ceiling more for each (additive increase, at least one item), never
+// above the ceiling.
+func climbLimit(limit float64, ceiling, windows int) float64 {
+	return min(float64(ceiling), limit+float64(windows)*max(1, float64(ceiling)/50))
 }
 
 // burstSpan is how far apart the envelopes of one burst of grants may be
@@ -211,7 +226,7 @@ func (p *Pacer) admittedAround(t time.Time) int {
 func (p *Pacer) Throttle(d time.Duration, sentAt time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
+	now := p.now()
 	if until := now.Add(d); until.After(p.notBefore) {
 		p.notBefore = until
 	}
@@ -247,4 +262,19 @@ func (p *Pacer) Limit() (int, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return int(p.limit), p.rate.Per
+}
+
+// sleep waits for d or until ctx is done, whichever comes first.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

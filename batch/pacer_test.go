@@ -169,3 +169,42 @@ func TestPacerWaitEndsWithContext(t *testing.T) {
 		}
 	})
 }
+
+func TestCutLimit(t *testing.T) {
+	tests := []struct {
+		limit    float64
+		admitted int
+		want     float64
+	}{
+		{limit: 100, admitted: 60, want: 60},   // what Graph let through
+		{limit: 100, admitted: 0, want: 50},    // never below half
+		{limit: 100, admitted: 30, want: 50},   // never below half
+		{limit: 100, admitted: 250, want: 100}, // never above the limit
+		{limit: 1, admitted: 0, want: 1},       // at least one item
+		{limit: 1.5, admitted: 0, want: 1},
+	}
+	for _, tt := range tests {
+		if got := cutLimit(tt.limit, tt.admitted); got != tt.want {
+			t.Errorf("cutLimit(%v, %d) = %v, want %v", tt.limit, tt.admitted, got, tt.want)
+		}
+	}
+}
+
+func TestClimbLimit(t *testing.T) {
+	tests := []struct {
+		limit            float64
+		ceiling, windows int
+		want             float64
+	}{
+		{limit: 60, ceiling: 100, windows: 1, want: 62}, // a fiftieth of the ceiling a window
+		{limit: 60, ceiling: 100, windows: 3, want: 66},
+		{limit: 99, ceiling: 100, windows: 5, want: 100}, // never above the ceiling
+		{limit: 2, ceiling: 10, windows: 1, want: 3},     // at least one item a window
+		{limit: 100, ceiling: 100, windows: 0, want: 100},
+	}
+	for _, tt := range tests {
+		if got := climbLimit(tt.limit, tt.ceiling, tt.windows); got != tt.want {
+			t.Errorf("climbLimit(%v, %d, %d) = %v, want %v", tt.limit, tt.ceiling, tt.windows, got, tt.want)
+		}
+	}
+}

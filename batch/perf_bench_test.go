@@ -44,7 +44,7 @@ func perRow(b *testing.B, rows int, before *runtime.MemStats) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/row")
 }
 
-func runCSV(b *testing.B, data []byte, schema *graph.Schema, send sender, cfg Config) {
+func runCSV(b *testing.B, data []byte, schema *graph.Schema, send Sender, cfg Config) {
 	rd, err := csvio.NewReader(bytes.NewReader(data), csvio.Header{Columns: schema.Columns(), Required: []string{graph.PolicyIDColumn, graph.IDColumn}})
 	if err != nil {
 		b.Fatal(err)

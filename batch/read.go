@@ -1,174 +1,139 @@
 package batch
 
 import (
-	"context"
 	"errors"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/graphbatch/graphbatch/csvio"
 	"github.com/graphbatch/graphbatch/graph"
 )
 
-// readBurst is how many outcomes the reader gathers before handing them to
-// the writer; readChunk, how many items before handing them to the packer.
-const (
-	readBurst = 256
-	readChunk = 64
-)
-
-// item is one valid row on its way to Graph.
+// row is one input row on its way to its outcome. Only the scheduler
+// touches a row once the reader has handed it over.
 type item struct {
-	row      int
-	reqID    string // the $batch item id: the row number, set when sent
-	policyID string
-	id       string
-	key      entityKey
-	patch    graph.Patch
+	num, line int
+	keys      []string
+	key       string // the entity's identity: keys in lower case, as Graph compares ids
+	patch     graph.Patch
+	done      *csvio.Result // set by the reader for a row that is not sent: invalid, or valid in a dry run
 
-	sends     int // times sent: the attempts column
-	failures  int // sends answered 5xx or lost, counted against MaxAttempts
-	throttles int // sends answered 429
-	reauths   int // sends answered 401
+	reqID     string    // the $batch item id, the row number
+	sends     int       // times sent: the attempts column
+	failures  int       // sends answered 5xx or lost, counted against MaxAttempts
+	throttles int       // sends answered 429
+	reauths   int       // sends answered 401
+	due       time.Time // while backing off: when it may be sent again
 }
 
-// read turns rows into items, recording invalid rows (and, in a dry run,
-// valid ones) directly. Rows an earlier run updated are skipped. It stops,
-// without error, when ctx is done.
-func (p *pipeline) read(ctx context.Context, src rowReader, items chan<- []*item) error {
-	defer close(items)
-	f := &feed{p: p, items: items}
-	defer f.send(ctx)
-	// A source that can say it has no input at hand makes the reader hand
-	// over what it gathered before a Read that may wait.
-	b, canTell := src.(interface{ Buffered() int })
-	for seen := 0; p.cfg.Limit == 0 || seen < p.cfg.Limit; {
-		if ctx.Err() != nil {
-			return nil
+// chunk is what the reader hands the scheduler at a time: rows, and at the
+// end the reason reading stopped (nil at the end of the input).
+type chunk struct {
+	rows []*item
+	end  bool
+	err  error
+}
+
+// readChunk is how many rows the reader gathers before handing them over:
+// a hand-off a row would cost more than reading it.
+const readChunk = 64
+
+// read turns src's rows into rows for the scheduler, validating them; rows
+// an earlier run finished are skipped. It stops at the end of the input,
+// at --limit or --rows, or when quit is closed. A Read that blocks (a pipe)
+// keeps it waiting, which is why Run does not wait for it.
+func read(src RowReader, cfg *Config, out chan<- chunk, quit <-chan struct{}) {
+	var batch []*item
+	hand := func(c chunk) bool {
+		c.rows = batch
+		batch = nil
+		select {
+		case out <- c:
+			return true
+		case <-quit:
+			return false
 		}
-		row, err := src.Read()
+	}
+	b, canTell := src.(interface{ Buffered() int })
+	for seen := 0; cfg.Limit == 0 || seen < cfg.Limit; {
+		rec, err := src.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		num, rowErr := row.Num, (*csvio.RowError)(nil)
+		num, rowErr := rec.Num, (*csvio.RowError)(nil)
 		if err != nil {
-			if !errors.As(err, &rowErr) { // only here: taking rowErr's address moves it to the heap
-				return err
+			if !errors.As(err, &rowErr) {
+				hand(chunk{end: true, err: err})
+				return
 			}
 			num = rowErr.Row
 		}
-		if p.cfg.Rows.past(num) {
+		if cfg.Rows.past(num) {
 			break
 		}
-		if !p.cfg.Rows.has(num) {
+		if !cfg.Rows.has(num) {
 			continue
 		}
 		seen++
-		p.stats.Read.Add(1)
-		if rowErr != nil {
-			var policyID, id string
-			if len(row.Fields) >= 2 { // the record was read, but is not a row
-				policyID, id = row.Fields[0], row.Fields[1]
+		cfg.Stats.Read.Add(1)
+		r, err := newItem(rec, rowErr, cfg)
+		if err != nil {
+			hand(chunk{end: true, err: err})
+			return
+		}
+		if r != nil {
+			batch = append(batch, r)
+		}
+		if len(batch) == readChunk || (canTell && b.Buffered() == 0 && len(batch) > 0) { // the next Read may wait: let nothing wait with it
+			if !hand(chunk{}) {
+				return
 			}
-			f.record(invalid(rowErr.Row, policyID, id, rowErr.Err))
-		} else if err := f.take(ctx, row); err != nil {
-			return err
-		}
-		if canTell && b.Buffered() == 0 { // the next Read may wait: let nothing wait with it
-			f.send(ctx)
 		}
 	}
-	p.stats.AllRead.Store(true) // to the end of the input, --rows or --limit
-	return nil
+	cfg.Stats.AllRead.Store(true) // to the end of the input, --rows or --limit
+	hand(chunk{end: true})
 }
 
-// feed is what the reader has gathered for the stages after it: items for
-// the packer, outcomes for the writer. Handing them over a chunk at a time
-// saves a goroutine switch a row.
-type feed struct {
-	p        *pipeline
-	items    chan<- []*item
-	chunk    []*item
-	outcomes []csvio.Result
-	scratch  []byte // a dry run's PATCH bodies, built to validate and thrown away
-}
-
-// take validates one row and gathers its item, or records its outcome. It
-// fails when the row does not match the results file being resumed.
-func (f *feed) take(ctx context.Context, row csvio.Row) error {
-	p := f.p
-	policyID, id := row.Fields[0], row.Fields[1]
-	if h := p.cfg.History; h != nil {
-		if !h.Match(row.Num, policyID, id) {
-			return &MismatchError{Row: row.Num, PolicyID: policyID, ID: id}
+// newRow validates one record. It returns nil for a row an earlier run
+// finished, and an error when the row does not match that run's record.
+func newItem(rec csvio.Row, rowErr *csvio.RowError, cfg *Config) (*item, error) {
+	if rowErr != nil {
+		var keys []string
+		if len(rec.Fields) >= 2 { // the record was read, but is not a row
+			keys = slices.Clone(rec.Fields[:2])
 		}
-		if h.Updated(row.Num) {
-			p.stats.Skipped.Add(1)
-			return nil
+		return &item{num: rowErr.Row, line: rowErr.Line, done: invalid(rowErr.Row, keys, rowErr.Err)}, nil
+	}
+	keys := slices.Clone(rec.Fields[:2]) // the reader may reuse Fields
+	if h := cfg.History; h != nil {
+		if !h.Match(rec.Num, keys[0], keys[1]) {
+			return nil, &MismatchError{Row: rec.Num, Keys: keys}
+		}
+		if h.Updated(rec.Num) {
+			cfg.Stats.Skipped.Add(1)
+			return nil, nil
 		}
 	}
-	if p.cfg.DryRun {
-		var err error
-		if f.scratch, err = p.cfg.Schema.Validate(f.scratch[:0], policyID, id, row.Fields[2:]); err != nil {
-			f.record(invalid(row.Num, policyID, id, err))
-		} else {
-			f.record(csvio.Result{Row: row.Num, PolicyID: policyID, ID: id, Outcome: csvio.Valid})
-		}
-		return nil
+	r := &item{num: rec.Num, line: rec.Line, keys: keys, key: strings.ToLower(strings.Join(keys, "\x00"))}
+	patch, err := cfg.Schema.NewPatch(keys[0], keys[1], rec.Fields[2:])
+	switch {
+	case err != nil:
+		r.done = invalid(rec.Num, keys, err)
+	case cfg.DryRun:
+		r.done = &csvio.Result{Row: rec.Num, PolicyID: keys[0], ID: keys[1], Outcome: csvio.Valid, FinishedAt: time.Now()}
+	default:
+		r.patch = patch
 	}
-	it, res := p.validate(row)
-	if res != nil {
-		f.record(*res)
-		return nil
-	}
-	if f.chunk = append(f.chunk, it); len(f.chunk) == readChunk {
-		f.send(ctx)
-	}
-	return nil
+	return r, nil
 }
 
-// record gathers an outcome, stamped now.
-func (f *feed) record(r csvio.Result) {
-	r.FinishedAt = time.Now()
-	if f.outcomes = append(f.outcomes, r); len(f.outcomes) == readBurst {
-		f.p.emit(f.outcomes...)
-		f.outcomes = nil
+// invalid is the outcome of a row that is not sent.
+func invalid(num int, keys []string, err error) *csvio.Result {
+	r := &csvio.Result{Row: num, Outcome: csvio.Invalid, ErrorMessage: err.Error(), FinishedAt: time.Now()}
+	if len(keys) == 2 {
+		r.PolicyID, r.ID = keys[0], keys[1]
 	}
-}
-
-// send hands over what was gathered: outcomes first, as the packer may
-// keep the reader waiting.
-func (f *feed) send(ctx context.Context) {
-	f.p.emit(f.outcomes...)
-	f.outcomes = nil
-	if len(f.chunk) == 0 {
-		return
-	}
-	select {
-	case f.items <- f.chunk:
-		f.chunk = make([]*item, 0, readChunk)
-	case <-ctx.Done():
-	}
-}
-
-// validate returns the item for row, or the invalid outcome that replaces it.
-func (p *pipeline) validate(row csvio.Row) (*item, *csvio.Result) {
-	policyID, id := row.Fields[0], row.Fields[1]
-	patch, err := p.cfg.Schema.NewPatch(policyID, id, row.Fields[2:])
-	if err != nil {
-		r := invalid(row.Num, policyID, id, err)
-		return nil, &r
-	}
-	return &item{
-		row:      row.Num,
-		policyID: policyID,
-		id:       id,
-		key:      keyOf(policyID, id),
-		patch:    patch,
-	}, nil
-}
-
-// invalid is the outcome of a row that is not sent; record stamps it.
-func invalid(row int, policyID, id string, err error) csvio.Result {
-	return csvio.Result{Row: row, PolicyID: policyID, ID: id, Outcome: csvio.Invalid, ErrorMessage: err.Error()}
+	return r
 }

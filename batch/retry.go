@@ -1,7 +1,6 @@
 package batch
 
 import (
-	"context"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -51,19 +50,4 @@ func backoff(n int) time.Duration {
 		d = min(backoffBase<<(n-1), backoffCap)
 	}
 	return d/2 + rand.N(d/2+1)
-}
-
-// sleep waits for d or until ctx is done, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

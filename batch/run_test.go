@@ -162,7 +162,7 @@ func (f *fakeGraph) envelopeSizes() []int {
 // runTest runs rows through Run inside a synctest bubble.
 func runTest(t *testing.T, rows []csvio.Row, g *fakeGraph, cfg Config) (*memWriter, Summary, error) {
 	t.Helper()
-	var send sender
+	var send Sender
 	if g != nil { // a nil *fakeGraph is not a nil sender
 		send = g
 	}
@@ -294,16 +294,16 @@ func TestRunOutcomes(t *testing.T) {
 		{name: "ok", wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 1},
 		{name: "204 is success", answer: func(graph.Request, int) int { return 204 }, wantOutcome: csvio.Updated, wantStatus: 204, wantAttempts: 1},
 		{name: "404 fails at once", answer: func(graph.Request, int) int { return 404 }, wantOutcome: csvio.Failed, wantStatus: 404, wantCode: "Code404", wantAttempts: 1},
-		{name: "missing answer is retried", answer: func(_ graph.Request, a int) int { return map[bool]int{true: 0, false: 200}[a == 1] }, wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 2},
-		{name: "503 then ok", answer: func(_ graph.Request, a int) int { return map[bool]int{true: 503, false: 200}[a < 3] }, wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 3},
+		{name: "missing answer is retried", answer: until(1, 0), wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 2},
+		{name: "503 then ok", answer: until(2, 503), wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 3},
 		{name: "503 until attempts run out", answer: func(graph.Request, int) int { return 503 }, wantOutcome: csvio.Failed, wantStatus: 503, wantCode: "Code503", wantAttempts: DefaultMaxAttempts},
-		{name: "429 never fails by itself", answer: func(_ graph.Request, a int) int { return map[bool]int{true: 429, false: 200}[a <= 8] }, wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 9},
+		{name: "429 never fails by itself", answer: until(8, 429), wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 9},
 		{name: "envelope 400 fails every row", envelope: func([]graph.Request) error {
 			return &graph.Error{Status: 400, Code: "BadRequest", Message: "Invalid batch payload format."}
 		}, wantOutcome: csvio.Failed, wantStatus: 400, wantCode: "BadRequest", wantAttempts: 1},
 		{name: "lost envelope is retried", envelope: firstSendFails(errors.New("connection reset")), wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 2},
 		{name: "envelope 503 is retried", envelope: firstSendFails(&graph.Error{Status: 503, RetryAfter: "3"}), wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 2},
-		{name: "401 refreshes the token and retries", answer: func(_ graph.Request, a int) int { return map[bool]int{true: 401, false: 200}[a == 1] }, wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 2},
+		{name: "401 refreshes the token and retries", answer: until(1, 401), wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 2},
 		{name: "401 twice fails", answer: func(graph.Request, int) int { return 401 }, wantOutcome: csvio.Failed, wantStatus: 401, wantCode: "Code401", wantAttempts: 2},
 		{name: "envelope 401 refreshes and retries", envelope: firstSendFails(&graph.Error{Status: 401, Code: "InvalidAuthenticationToken"}), wantOutcome: csvio.Updated, wantStatus: 200, wantAttempts: 2},
 	}
@@ -385,7 +385,7 @@ func TestRunStopsWhenAFreshTokenIsRefused(t *testing.T) {
 
 func TestRunRefreshesOnceForManyRefusals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := &fakeGraph{answer: func(_ graph.Request, a int) int { return map[bool]int{true: 401, false: 200}[a == 1] }}
+		g := &fakeGraph{answer: until(1, 401)}
 		if _, _, err := runTest(t, distinctRows(20), g, Config{}); err != nil {
 			t.Fatal(err)
 		}

@@ -60,7 +60,7 @@ func (g *slowGraph) startsAfter(t time.Time) int {
 }
 
 // runStopped runs rows, closes Stop at stopAt, and returns when Run did.
-func runStopped(t *testing.T, rows []csvio.Row, send sender, cfg Config, stopAt time.Duration) (*memWriter, time.Duration, error) {
+func runStopped(t *testing.T, rows []csvio.Row, send Sender, cfg Config, stopAt time.Duration) (*memWriter, time.Duration, error) {
 	t.Helper()
 	stop := make(chan struct{})
 	cfg.Stop = stop
@@ -174,7 +174,7 @@ func TestResumeStopsAtAForeignRow(t *testing.T) {
 		g := &fakeGraph{}
 		_, _, err := runTest(t, distinctRows(60), g, Config{History: history(t, done, map[int]string{45: "someone-else"})})
 		var me *MismatchError
-		if !errors.As(err, &me) || me.Row != 45 || me.ID != "d45" {
+		if !errors.As(err, &me) || me.Row != 45 || me.Keys[1] != "d45" {
 			t.Fatalf("Run = %v, want a MismatchError for row 45", err)
 		}
 		for _, env := range g.envelopes {

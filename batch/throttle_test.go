@@ -117,7 +117,7 @@ func TestOne429PausesEveryWorker(t *testing.T) {
 }
 
 // runTestWith runs rows through Run with send, inside the caller's bubble.
-func runTestWith(t *testing.T, rows []csvio.Row, send sender, cfg Config) (*memWriter, Summary, error) {
+func runTestWith(t *testing.T, rows []csvio.Row, send Sender, cfg Config) (*memWriter, Summary, error) {
 	t.Helper()
 	if cfg.Schema == nil {
 		cfg.Schema = deviceSchema

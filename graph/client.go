@@ -148,12 +148,16 @@ func (c *Client) authorize(ctx context.Context, req *http.Request) (uint64, erro
 	return gen, nil
 }
 
+// ErrNoToken is returned by Reauthenticate for a client that sends no
+// token (--auth none): there is nothing to renew.
+var ErrNoToken = errors.New("no token is sent")
+
 // Reauthenticate forces a new token after Graph answered 401 to a request
 // sent with the token of generation gen (BatchResult.TokenGen). Many
 // callers reporting one refused token cause one refresh.
 func (c *Client) Reauthenticate(ctx context.Context, gen uint64) error {
 	if c.tokens == nil {
-		return nil
+		return ErrNoToken
 	}
 	return c.tokens.Refresh(ctx, gen)
 }
