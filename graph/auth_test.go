@@ -1241,6 +1241,50 @@ func TestTokensRefresh(t *testing.T) {
 	}
 }
 
+// TestClientRefreshesOnce sends through a Client signed in with Tokens:
+// three workers reporting the same refused token cause one refresh, and
+// the next envelope carries the new token.
+func TestClientRefreshesOnce(t *testing.T) {
+	t.Parallel()
+	var fresh atomic.Int32
+	tokens := graph.NewTokens(credFunc(func(_ context.Context, f bool) (string, error) {
+		if f {
+			fresh.Add(1)
+		}
+		return fmt.Sprintf("tok-%d", fresh.Load()), nil
+	}))
+	sent := make(chan string, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent <- r.Header.Get("Authorization")
+		io.WriteString(w, `{"responses":[]}`)
+	}))
+	t.Cleanup(srv.Close)
+	c := graph.NewClient(srv.Client(), srv.URL, tokens)
+	res, err := c.Batch(t.Context(), graph.V1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-sent
+	for range 3 {
+		if err := c.Reauthenticate(t.Context(), res.TokenGen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := fresh.Load(); n != 1 {
+		t.Errorf("%d forced refreshes for one refused token, want 1", n)
+	}
+	res2, err := c.Batch(t.Context(), graph.V1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-sent; got != "Bearer tok-1" {
+		t.Errorf("Authorization after the refresh = %q, want %q", got, "Bearer tok-1")
+	}
+	if res2.TokenGen == res.TokenGen {
+		t.Errorf("token generation did not change after a refresh")
+	}
+}
+
 // TestTokensDeadline checks that token requests are bounded even when the
 // caller's context is not, and keep a shorter deadline of the caller's.
 func TestTokensDeadline(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -35,9 +35,6 @@ type Tokens struct {
 	lastJWT TokenInfo
 	isJWT   bool
 }
-
-// ErrAuth is wrapped by errors getting a token.
-var ErrAuth = errors.New("sign-in failed")
 
 // NewTokens returns Tokens drawing on cred.
 func NewTokens(cred Credential) *Tokens { return &Tokens{cred: cred} }

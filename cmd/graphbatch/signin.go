@@ -94,8 +94,8 @@ func (o *signInOptions) httpClient(workers int) (*http.Client, error) {
 
 // signIn builds the credential the flags and environment ask for and gets
 // a first token, so that a wrong secret stops the run before any row is
-// read. It returns nil Tokens for --auth none.
-func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.Client, std streams, log zerolog.Logger) (*graph.Tokens, error) {
+// read. It returns nil for --auth none.
+func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.Client, std streams, log zerolog.Logger) (graph.TokenSource, error) {
 	s, err := o.config(cloud, hc, std)
 	if err != nil {
 		return nil, err
