@@ -13,8 +13,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// TokenSource gives the bearer token Graph requests carry. *Tokens is
-// one.
+// TokenSource gives the bearer token Graph requests carry. *signin.Tokens
+// is one.
 type TokenSource interface {
 	// Token returns the token to send now and its generation, a number
 	// that changes whenever the token is replaced.
@@ -143,7 +143,7 @@ func (c *Client) authorize(ctx context.Context, req *http.Request) (uint64, erro
 
 // Reauthenticate forces a new token after Graph answered 401 to a request
 // sent with the token of generation gen (BatchResult.TokenGen). The
-// TokenSource coalesces callers reporting one refused token: *Tokens
+// TokenSource coalesces callers reporting one refused token: *signin.Tokens
 // refreshes it once.
 func (c *Client) Reauthenticate(ctx context.Context, gen uint64) error {
 	if c.tokens == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/graphbatch/graphbatch/graph"
+	"github.com/graphbatch/graphbatch/signin"
 )
 
 // signInOptions are the flags that say where Graph is and how to sign in.
@@ -31,7 +32,7 @@ type signInOptions struct {
 
 func (o *signInOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.Auth, "auth", graph.AuthAuto, "how to sign in: "+strings.Join(graph.AuthMethods, ", "))
+	f.StringVar(&o.Auth, "auth", signin.AuthAuto, "how to sign in: "+strings.Join(signin.AuthMethods, ", "))
 	f.StringVar(&o.Cloud, "cloud", "global", "national cloud: global, usgov (GCC High), usgovdod (DoD) or china; sets Graph root, login host and token scope")
 	f.StringVar(&o.GraphEndpoint, "graph-endpoint", "", "Graph root `URL` (scheme://host[:port], no version) instead of the cloud's, e.g. an emulator or a proxy")
 	f.StringVar(&o.AuthorityHost, "authority-host", os.Getenv("AZURE_AUTHORITY_HOST"), "login host `URL` instead of the cloud's (env AZURE_AUTHORITY_HOST)")
@@ -105,14 +106,14 @@ func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.
 		return nil, &usageError{err}
 	}
 	log.Debug().Str("auth", method).Str("requested", o.Auth).Str("cloud", cloud.Name).Str("graph", cloud.GraphRoot).Str("authority", cloud.AuthorityHost).Msg("sign-in method")
-	cred, err := graph.NewCredential(s, method)
+	cred, err := signin.NewCredential(s, method)
 	if err != nil {
 		return nil, &usageError{err}
 	}
 	if cred == nil {
 		return nil, nil
 	}
-	tokens := graph.NewTokens(cred)
+	tokens := signin.NewTokens(cred)
 	tok, _, err := tokens.Token(ctx)
 	if err != nil {
 		return nil, err
@@ -122,8 +123,8 @@ func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.
 }
 
 // config gathers the sign-in settings from flags and environment.
-func (o *signInOptions) config(cloud graph.Cloud, hc *http.Client, std streams) (graph.SignIn, error) {
-	s := graph.SignIn{
+func (o *signInOptions) config(cloud graph.Cloud, hc *http.Client, std streams) (signin.SignIn, error) {
+	s := signin.SignIn{
 		Method:              o.Auth,
 		Cloud:               cloud,
 		TenantID:            o.TenantID,
@@ -147,7 +148,7 @@ func (o *signInOptions) config(cloud graph.Cloud, hc *http.Client, std streams) 
 			return s, usagef("--client-secret-file: %s is empty", o.ClientSecretFile)
 		}
 	}
-	if path, err := graph.DefaultTokenCachePath(); err == nil {
+	if path, err := signin.DefaultTokenCachePath(); err == nil {
 		s.TokenCachePath = path
 	}
 	return s, nil
@@ -156,7 +157,7 @@ func (o *signInOptions) config(cloud graph.Cloud, hc *http.Client, std streams) 
 // checkPermission warns when the token does not carry the permission the
 // resources need; Graph would answer every row 403.
 func checkPermission(tok string, log zerolog.Logger) {
-	info, ok := graph.ParseTokenInfo(tok)
+	info, ok := signin.ParseTokenInfo(tok)
 	if !ok {
 		return
 	}

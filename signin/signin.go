@@ -1,4 +1,12 @@
-package graph
+// Package signin gets access tokens for Microsoft Graph from Microsoft
+// Entra ID, through MSAL: with a client secret, a certificate (PEM or PFX),
+// a workload identity's federated token, a managed identity, or a device
+// code for a person at a terminal, whose sign-in is kept in a token cache
+// file. Tokens gives them to graph.Client as its graph.TokenSource,
+// replacing a token before it expires or when Graph refuses it; its errors
+// wrap graph.ErrAuth. Sign-in failures read as an *AuthError, with Entra
+// ID's AADSTS code and what usually fixes it.
+package signin
 
 import (
 	"cmp"
@@ -17,6 +25,8 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/managedidentity"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+
+	"github.com/graphbatch/graphbatch/graph"
 )
 
 // The sign-in methods --auth takes.
@@ -45,7 +55,7 @@ func CheckAuthMethod(m string) error {
 // the Azure SDKs' environment variables. Secrets in it are never logged.
 type SignIn struct {
 	Method              string
-	Cloud               Cloud
+	Cloud               graph.Cloud
 	AuthorityHost       string // overrides Cloud.AuthorityHost, e.g. an emulator
 	TenantID            string
 	ClientID            string
@@ -150,7 +160,7 @@ func (s *SignIn) confidential(cred confidential.Credential) (Credential, error) 
 	}
 	opts := []confidential.Option{
 		confidential.WithHTTPClient(s.httpClient()),
-		confidential.WithInstanceDiscovery(IsKnownAuthorityHost(s.authorityHost())),
+		confidential.WithInstanceDiscovery(graph.IsKnownAuthorityHost(s.authorityHost())),
 	}
 	if s.SendX5C {
 		opts = append(opts, confidential.WithX5C())
@@ -257,7 +267,7 @@ func (s *SignIn) deviceCode() (Credential, error) {
 	opts := []public.Option{
 		public.WithAuthority(s.authority(tenant)),
 		public.WithHTTPClient(s.httpClient()),
-		public.WithInstanceDiscovery(IsKnownAuthorityHost(s.authorityHost())),
+		public.WithInstanceDiscovery(graph.IsKnownAuthorityHost(s.authorityHost())),
 	}
 	if s.TokenCachePath != "" {
 		opts = append(opts, public.WithCache(fileCache{path: s.TokenCachePath}))

@@ -1,10 +1,11 @@
-package graph
+package signin
 
 import (
 	"context"
 	"errors"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // AuthError is a sign-in failure, told in one line: Microsoft Entra ID's
@@ -74,4 +75,20 @@ func explain(err error) error {
 	// MSAL puts the cause (connection refused, a TLS or DNS failure) on the
 	// lines after the first: keep them, on one line.
 	return &AuthError{Description: truncate(oneLine(text), 400), cause: cause}
+}
+
+// oneLine joins the lines of s, with single spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// truncate shortens s to at most n bytes, at a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -1,4 +1,4 @@
-package graph
+package signin
 
 import (
 	"cmp"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/graphbatch/graphbatch/graph"
 )
 
 // A Credential gets access tokens for Graph from Microsoft Entra ID.
@@ -35,6 +37,8 @@ type Tokens struct {
 	lastJWT TokenInfo
 	isJWT   bool
 }
+
+var _ graph.TokenSource = (*Tokens)(nil)
 
 // NewTokens returns Tokens drawing on cred.
 func NewTokens(cred Credential) *Tokens { return &Tokens{cred: cred} }
@@ -68,7 +72,7 @@ func (t *Tokens) Token(ctx context.Context) (string, uint64, error) {
 	defer cancel()
 	tok, err := t.cred.Token(ctx, false)
 	if err != nil {
-		return "", t.gen, fmt.Errorf("%w: %w", ErrAuth, err)
+		return "", t.gen, fmt.Errorf("%w: %w", graph.ErrAuth, err)
 	}
 	if tok != t.last {
 		t.last = tok
@@ -77,7 +81,7 @@ func (t *Tokens) Token(ctx context.Context) (string, uint64, error) {
 	if t.isJWT && t.lastJWT.expiresSoon(time.Now()) {
 		fresh, err := t.cred.Token(ctx, true)
 		if err != nil {
-			return "", t.gen, fmt.Errorf("%w: %w", ErrAuth, err)
+			return "", t.gen, fmt.Errorf("%w: %w", graph.ErrAuth, err)
 		}
 		tok = fresh
 		t.gen++
@@ -97,7 +101,7 @@ func (t *Tokens) Refresh(ctx context.Context, gen uint64) error {
 	ctx, cancel := t.bound(ctx)
 	defer cancel()
 	if _, err := t.cred.Token(ctx, true); err != nil {
-		return fmt.Errorf("%w: %w", ErrAuth, err)
+		return fmt.Errorf("%w: %w", graph.ErrAuth, err)
 	}
 	t.gen++
 	return nil
