@@ -23,7 +23,7 @@ func TestRunWithExpiringTokens(t *testing.T) {
 		}})
 		hc := &http.Client{Transport: emu.Transport()} // in process: no socket in the bubble
 		cloud := graph.Cloud{Name: "emulated", GraphRoot: "https://graph.emulator.test", AuthorityHost: "https://login.emulator.test"}
-		cred, err := signin.NewCredential(signin.SignIn{Cloud: cloud, TenantID: "contoso", ClientID: "app", ClientSecret: "s3cret", HTTPClient: hc}, signin.AuthSecret)
+		cred, err := signin.NewCredential(signin.Config{Cloud: cloud, TenantID: "contoso", ClientID: "app", ClientSecret: "s3cret", HTTPClient: hc}, signin.Secret)
 		if err != nil {
 			t.Fatal(err)
 		}

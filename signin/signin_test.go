@@ -77,11 +77,11 @@ func emulatedCloud(url string) graph.Cloud {
 }
 
 // appSignIn is the app-only sign-in for testClient against emu.
-func appSignIn(emu *graphtest.Server) signin.SignIn {
-	return signin.SignIn{Cloud: emulatedCloud(emu.URL), TenantID: testTenant, ClientID: testClient, HTTPClient: emu.Client()}
+func appSignIn(emu *graphtest.Server) signin.Config {
+	return signin.Config{Cloud: emulatedCloud(emu.URL), TenantID: testTenant, ClientID: testClient, HTTPClient: emu.Client()}
 }
 
-func newCredential(t *testing.T, s signin.SignIn, method string) signin.Credential {
+func newCredential(t *testing.T, s signin.Config, method signin.Method) signin.Credential {
 	t.Helper()
 	cred, err := signin.NewCredential(s, method)
 	if err != nil {
@@ -145,7 +145,7 @@ func TestSecretSignIn(t *testing.T) {
 	emu := newEmulator(t, &graphtest.Authority{ClientID: testClient, ClientSecret: testSecret})
 	s := appSignIn(emu)
 	s.ClientSecret = testSecret
-	cred := newCredential(t, s, signin.AuthSecret)
+	cred := newCredential(t, s, signin.Secret)
 
 	first := mustToken(t, cred, false)
 	checkTokensIssued(t, emu, "first Token", 1)
@@ -171,23 +171,23 @@ func TestSecretSignIn(t *testing.T) {
 	patchWith(t, emu, cred)
 }
 
-// TestAuthorityHostOverride checks that SignIn.AuthorityHost wins over the
+// TestAuthorityHostOverride checks that Config.AuthorityHost wins over the
 // cloud's host.
 func TestAuthorityHostOverride(t *testing.T) {
 	quietMSAL(t)
 	emu := newEmulator(t, &graphtest.Authority{ClientID: testClient, ClientSecret: testSecret})
-	s := signin.SignIn{
+	s := signin.Config{
 		Cloud:         graph.Clouds[1], // usgov: would leave loopback if AuthorityHost were ignored
 		AuthorityHost: emu.URL + "/",
 		TenantID:      testTenant, ClientID: testClient, ClientSecret: testSecret,
 		HTTPClient: emu.Client(),
 	}
-	mustToken(t, newCredential(t, s, signin.AuthSecret), false)
+	mustToken(t, newCredential(t, s, signin.Secret), false)
 	checkTokensIssued(t, emu, "Token", 1)
 }
 
 // TestSignInErrors checks that sign-in failures come back as one-line
-// *signin.AuthError values with Entra ID's code and a hint, and without
+// *signin.Error values with Entra ID's code and a hint, and without
 // the secret.
 func TestSignInErrors(t *testing.T) {
 	quietMSAL(t)
@@ -208,17 +208,17 @@ func TestSignInErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := appSignIn(emu)
 			s.TenantID, s.ClientID, s.ClientSecret = tt.tenant, tt.client, tt.secret
-			cred := newCredential(t, s, signin.AuthSecret)
+			cred := newCredential(t, s, signin.Secret)
 			_, err := cred.Token(t.Context(), false)
-			var ae *signin.AuthError
+			var ae *signin.Error
 			if !errors.As(err, &ae) {
-				t.Fatalf("Token error = %v (%T), want a *signin.AuthError", err, err)
+				t.Fatalf("Token error = %v (%T), want a *signin.Error", err, err)
 			}
 			if ae.Code != tt.wantCode {
-				t.Errorf("AuthError.Code = %q, want %q", ae.Code, tt.wantCode)
+				t.Errorf("Error.Code = %q, want %q", ae.Code, tt.wantCode)
 			}
 			if ae.Hint == "" {
-				t.Errorf("AuthError.Hint is empty for %s", ae.Code)
+				t.Errorf("Error.Hint is empty for %s", ae.Code)
 			}
 			msg := err.Error()
 			if strings.ContainsAny(msg, "\r\n") {
@@ -247,7 +247,7 @@ func TestTokenKeepsContextError(t *testing.T) {
 	emu := newEmulator(t, &graphtest.Authority{ClientID: testClient, ClientSecret: testSecret})
 	s := appSignIn(emu)
 	s.ClientSecret = testSecret
-	cred := newCredential(t, s, signin.AuthSecret)
+	cred := newCredential(t, s, signin.Secret)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err := cred.Token(ctx, false)
@@ -267,11 +267,11 @@ func (f failingTransport) RoundTrip(*http.Request) (*http.Response, error) { ret
 func TestTokenSaysWhyTheNetworkFailed(t *testing.T) {
 	quietMSAL(t)
 	cause := errors.New("proxyconnect tcp: dial tcp 192.0.2.7:3128: connect: connection refused")
-	s := signin.SignIn{
+	s := signin.Config{
 		Cloud: emulatedCloud("https://login.unreachable.test"), TenantID: "contoso", ClientID: testClient, ClientSecret: testSecret,
 		HTTPClient: &http.Client{Transport: failingTransport{cause}},
 	}
-	_, err := newCredential(t, s, signin.AuthSecret).Token(t.Context(), false)
+	_, err := newCredential(t, s, signin.Secret).Token(t.Context(), false)
 	if err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("Token through a failing proxy error = %q, want it to tell %q", err, cause)
 	}
@@ -373,8 +373,8 @@ func TestWorkloadIdentitySignIn(t *testing.T) {
 	if err := os.WriteFile(file, []byte(federated+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := signin.SignIn{Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient, FederatedTokenFile: file, HTTPClient: srv.Client()}
-	cred := newCredential(t, s, signin.AuthWorkloadIdentity)
+	s := signin.Config{Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient, FederatedTokenFile: file, HTTPClient: srv.Client()}
+	cred := newCredential(t, s, signin.WorkloadIdentity)
 	if tok := mustToken(t, cred, false); tok != "wi-token-1" {
 		t.Errorf("Token = %q, want %q", tok, "wi-token-1")
 	}
@@ -391,8 +391,8 @@ func TestWorkloadIdentityMissingFile(t *testing.T) {
 	mux, log := workloadAuthority(t)
 	srv := serveTLS(t, mux)
 	file := filepath.Join(t.TempDir(), "no-such-token")
-	s := signin.SignIn{Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient, FederatedTokenFile: file, HTTPClient: srv.Client()}
-	cred := newCredential(t, s, signin.AuthWorkloadIdentity)
+	s := signin.Config{Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient, FederatedTokenFile: file, HTTPClient: srv.Client()}
+	cred := newCredential(t, s, signin.WorkloadIdentity)
 	_, err := cred.Token(t.Context(), false)
 	if err == nil || !strings.Contains(err.Error(), "federated token") {
 		t.Errorf("Token with a missing token file error = %v, want one about the federated token", err)
@@ -416,8 +416,8 @@ func TestWorkloadIdentityRereadsTokenFile(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mux, log := workloadAuthority(t)
 		cloud := graph.Cloud{Name: "test", GraphRoot: "https://graph.workload.test", AuthorityHost: "https://login.workload.test"}
-		s := signin.SignIn{Cloud: cloud, TenantID: "contoso", ClientID: testClient, FederatedTokenFile: file, HTTPClient: &http.Client{Transport: inProcess{mux}}}
-		cred := newCredential(t, s, signin.AuthWorkloadIdentity)
+		s := signin.Config{Cloud: cloud, TenantID: "contoso", ClientID: testClient, FederatedTokenFile: file, HTTPClient: &http.Client{Transport: inProcess{mux}}}
+		cred := newCredential(t, s, signin.WorkloadIdentity)
 
 		write("federated-1")
 		mustToken(t, cred, false)
@@ -453,11 +453,11 @@ func TestManagedIdentitySignIn(t *testing.T) {
 			t.Setenv("IDENTITY_ENDPOINT", emu.URL+"/msi/token")
 			t.Setenv("IDENTITY_HEADER", header)
 			cloud := graph.Cloud{Name: "test", GraphRoot: "https://graph-" + uuid.NewString() + ".test", AuthorityHost: emu.URL}
-			s := signin.SignIn{Cloud: cloud, ClientID: tt.clientID, ManagedIdentityEnv: true, HTTPClient: emu.Client()}
-			if m, err := s.Resolve(); err != nil || m != signin.AuthManagedIdentity {
-				t.Errorf("Resolve() = %q, %v; want %q", m, err, signin.AuthManagedIdentity)
+			s := signin.Config{Cloud: cloud, ClientID: tt.clientID, ManagedIdentityEnv: true, HTTPClient: emu.Client()}
+			if m, err := s.Resolve(); err != nil || m != signin.ManagedIdentity {
+				t.Errorf("Resolve() = %q, %v; want %q", m, err, signin.ManagedIdentity)
 			}
-			cred := newCredential(t, s, signin.AuthManagedIdentity)
+			cred := newCredential(t, s, signin.ManagedIdentity)
 
 			tok := mustToken(t, cred, false)
 			checkTokensIssued(t, emu, "first Token", 1)
@@ -572,15 +572,15 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	srv := serveTLS(t, a.mux())
 	var prompt bytes.Buffer
 	cachePath := filepath.Join(t.TempDir(), "graphbatch", "cache.json")
-	s := signin.SignIn{
-		Method: signin.AuthDeviceCode, Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient,
+	s := signin.Config{
+		Method: signin.DeviceCode, Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient,
 		Interactive: true, Prompt: &prompt, TokenCachePath: cachePath, HTTPClient: srv.Client(),
 	}
-	if m, err := s.Resolve(); err != nil || m != signin.AuthDeviceCode {
-		t.Fatalf("Resolve() = %q, %v; want %q", m, err, signin.AuthDeviceCode)
+	if m, err := s.Resolve(); err != nil || m != signin.DeviceCode {
+		t.Fatalf("Resolve() = %q, %v; want %q", m, err, signin.DeviceCode)
 	}
 
-	if tok := mustToken(t, newCredential(t, s, signin.AuthDeviceCode), false); tok != "at-1" {
+	if tok := mustToken(t, newCredential(t, s, signin.DeviceCode), false); tok != "at-1" {
 		t.Errorf("first run: Token = %q, want %q", tok, "at-1")
 	}
 	if got := prompt.String(); strings.Count(got, a.message) != 1 {
@@ -607,7 +607,7 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	}
 
 	// The next run: a new MSAL client, from the file alone.
-	second := newCredential(t, s, signin.AuthDeviceCode)
+	second := newCredential(t, s, signin.DeviceCode)
 	if tok := mustToken(t, second, false); tok != "at-1" {
 		t.Errorf("second run: Token = %q, want the saved %q", tok, "at-1")
 	}
@@ -627,7 +627,7 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	a.mu.Unlock()
 
 	// A third run sees what the second wrote.
-	if tok := mustToken(t, newCredential(t, s, signin.AuthDeviceCode), false); tok != "at-2" {
+	if tok := mustToken(t, newCredential(t, s, signin.DeviceCode), false); tok != "at-2" {
 		t.Errorf("third run: Token = %q, want %q saved by the second", tok, "at-2")
 	}
 	if got := prompt.String(); strings.Count(got, a.message) != 1 {
@@ -636,7 +636,7 @@ func TestDeviceCodeSignIn(t *testing.T) {
 }
 
 // TestExplain checks how Entra ID's and MSAL's errors become an
-// *signin.AuthError: Entra ID answers are served by a fake token endpoint,
+// *signin.Error: Entra ID answers are served by a fake token endpoint,
 // one per tenant, to a secret credential.
 func TestExplain(t *testing.T) {
 	quietMSAL(t)
@@ -669,21 +669,21 @@ func TestExplain(t *testing.T) {
 
 	tests := []struct {
 		tenant   string
-		want     signin.AuthError
+		want     signin.Error
 		wantHint string // in Hint; "" wants none
 	}{
-		{"json", signin.AuthError{Code: "AADSTS700016", Description: "Application with identifier 'app' was not found in the directory 'Contoso'. This can happen if the application has not been installed by the administrator of the tenant."}, "AZURE_CLIENT_ID"},
-		{"text", signin.AuthError{Code: "AADSTS7000222", Description: "The provided client secret keys for app 'app' are expired."}, "expired"},
-		{"unknown-code", signin.AuthError{Code: "AADSTS9999999", Description: "Something new."}, ""},
+		{"json", signin.Error{Code: "AADSTS700016", Description: "Application with identifier 'app' was not found in the directory 'Contoso'. This can happen if the application has not been installed by the administrator of the tenant."}, "AZURE_CLIENT_ID"},
+		{"text", signin.Error{Code: "AADSTS7000222", Description: "The provided client secret keys for app 'app' are expired."}, "expired"},
+		{"unknown-code", signin.Error{Code: "AADSTS9999999", Description: "Something new."}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.tenant, func(t *testing.T) {
 			ae := signInError(t, srv, tt.tenant)
 			if ae.Code != tt.want.Code || ae.Description != tt.want.Description {
-				t.Errorf("AuthError = {Code: %q, Description: %q}, want {Code: %q, Description: %q}", ae.Code, ae.Description, tt.want.Code, tt.want.Description)
+				t.Errorf("Error = {Code: %q, Description: %q}, want {Code: %q, Description: %q}", ae.Code, ae.Description, tt.want.Code, tt.want.Description)
 			}
 			if tt.wantHint == "" && ae.Hint != "" || !strings.Contains(ae.Hint, tt.wantHint) {
-				t.Errorf("AuthError.Hint = %q, want one mentioning %q", ae.Hint, tt.wantHint)
+				t.Errorf("Error.Hint = %q, want one mentioning %q", ae.Hint, tt.wantHint)
 			}
 		})
 	}
@@ -693,23 +693,23 @@ func TestExplain(t *testing.T) {
 		t.Run(tt.tenant, func(t *testing.T) {
 			ae := signInError(t, srv, tt.tenant)
 			if ae.Code != "" || ae.Hint != "" {
-				t.Errorf("AuthError = {Code: %q, Hint: %q}, want neither", ae.Code, ae.Hint)
+				t.Errorf("Error = {Code: %q, Hint: %q}, want neither", ae.Code, ae.Hint)
 			}
 			if ae.Description == "" || strings.ContainsAny(ae.Description, "\r\n") || !strings.Contains(ae.Description, tt.want) {
-				t.Errorf("AuthError.Description = %q, want one line mentioning %q", ae.Description, tt.want)
+				t.Errorf("Error.Description = %q, want one line mentioning %q", ae.Description, tt.want)
 			}
 		})
 	}
 }
 
 // signInError signs in to tenant with a secret and returns the error.
-func signInError(t *testing.T, srv *httptest.Server, tenant string) *signin.AuthError {
+func signInError(t *testing.T, srv *httptest.Server, tenant string) *signin.Error {
 	t.Helper()
-	s := signin.SignIn{Cloud: emulatedCloud(srv.URL), TenantID: tenant, ClientID: testClient, ClientSecret: testSecret, HTTPClient: srv.Client()}
-	_, err := newCredential(t, s, signin.AuthSecret).Token(t.Context(), false)
-	var ae *signin.AuthError
+	s := signin.Config{Cloud: emulatedCloud(srv.URL), TenantID: tenant, ClientID: testClient, ClientSecret: testSecret, HTTPClient: srv.Client()}
+	_, err := newCredential(t, s, signin.Secret).Token(t.Context(), false)
+	var ae *signin.Error
 	if !errors.As(err, &ae) {
-		t.Fatalf("Token error = %v (%T), want a *signin.AuthError", err, err)
+		t.Fatalf("Token error = %v (%T), want a *signin.Error", err, err)
 	}
 	if msg := err.Error(); strings.ContainsAny(msg, "\r\n") || strings.Contains(msg, "Trace ID") || strings.Contains(msg, testSecret) {
 		t.Errorf("Error() = %q, want one line without trace or secret", msg)
@@ -725,15 +725,15 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-func TestAuthErrorString(t *testing.T) {
+func TestErrorString(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		e    signin.AuthError
+		e    signin.Error
 		want string
 	}{
-		{signin.AuthError{Code: "AADSTS90002", Description: "Tenant 'x' not found.", Hint: "no such tenant"}, "AADSTS90002: Tenant 'x' not found. (hint: no such tenant)"},
-		{signin.AuthError{Code: "AADSTS90002", Description: "AADSTS90002: Tenant 'x' not found."}, "AADSTS90002: Tenant 'x' not found."},
-		{signin.AuthError{Description: "context deadline exceeded"}, "context deadline exceeded"},
+		{signin.Error{Code: "AADSTS90002", Description: "Tenant 'x' not found.", Hint: "no such tenant"}, "AADSTS90002: Tenant 'x' not found. (hint: no such tenant)"},
+		{signin.Error{Code: "AADSTS90002", Description: "AADSTS90002: Tenant 'x' not found."}, "AADSTS90002: Tenant 'x' not found."},
+		{signin.Error{Description: "context deadline exceeded"}, "context deadline exceeded"},
 	}
 	for _, tt := range tests {
 		if got := tt.e.Error(); got != tt.want {
@@ -864,10 +864,10 @@ func TestCertificateSignIn(t *testing.T) {
 			emu := newEmulator(t, &graphtest.Authority{ClientID: testClient, Certificate: tt.cert})
 			s := appSignIn(emu)
 			s.CertificatePath, s.CertificatePassword = path, tt.password
-			if m, err := s.Resolve(); err != nil || m != signin.AuthCertificate {
-				t.Errorf("Resolve() = %q, %v; want %q", m, err, signin.AuthCertificate)
+			if m, err := s.Resolve(); err != nil || m != signin.Certificate {
+				t.Errorf("Resolve() = %q, %v; want %q", m, err, signin.Certificate)
 			}
-			mustToken(t, newCredential(t, s, signin.AuthCertificate), false)
+			mustToken(t, newCredential(t, s, signin.Certificate), false)
 			checkTokensIssued(t, emu, "Token", 1)
 		})
 	}
@@ -928,7 +928,7 @@ func TestCertificateSendX5C(t *testing.T) {
 			s := appSignIn(emu)
 			s.HTTPClient = &http.Client{Transport: rec}
 			s.CertificatePath, s.CertificatePassword, s.SendX5C = path, "pw", tt.send
-			mustToken(t, newCredential(t, s, signin.AuthCertificate), false)
+			mustToken(t, newCredential(t, s, signin.Certificate), false)
 			checkTokensIssued(t, emu, "Token", 1)
 
 			rec.mu.Lock()
@@ -1078,36 +1078,50 @@ func TestLoadCertificateOpenSSL(t *testing.T) {
 
 // Choosing the sign-in method.
 
+func TestParseMethod(t *testing.T) {
+	t.Parallel()
+	for _, m := range signin.Methods {
+		if got, err := signin.ParseMethod(string(m)); got != m || err != nil {
+			t.Errorf("ParseMethod(%q) = %q, %v; want %q, nil", m, got, err, m)
+		}
+	}
+	for _, s := range []string{"", "password", "Secret", " secret"} {
+		if got, err := signin.ParseMethod(s); err == nil || !strings.Contains(err.Error(), "unknown --auth") {
+			t.Errorf("ParseMethod(%q) = %q, %v; want an error naming --auth", s, got, err)
+		}
+	}
+}
+
 func TestResolve(t *testing.T) {
 	t.Parallel()
-	all := signin.SignIn{Method: signin.AuthAuto, ClientSecret: "s", CertificatePath: "c.pem", FederatedTokenFile: "f", ManagedIdentityEnv: true, Interactive: true, ClientID: "id"}
-	with := func(f func(*signin.SignIn)) signin.SignIn {
+	all := signin.Config{Method: signin.Auto, ClientSecret: "s", CertificatePath: "c.pem", FederatedTokenFile: "f", ManagedIdentityEnv: true, Interactive: true, ClientID: "id"}
+	with := func(f func(*signin.Config)) signin.Config {
 		s := all
 		f(&s)
 		return s
 	}
 	type resolveTest struct {
 		name    string
-		s       signin.SignIn
-		want    string
+		s       signin.Config
+		want    signin.Method
 		wantErr string // in the error; "" wants none
 	}
 	tests := []resolveTest{
-		{"auto, everything", all, signin.AuthSecret, ""},
-		{"empty method is auto", with(func(s *signin.SignIn) { s.Method = "" }), signin.AuthSecret, ""},
-		{"auto, no secret", with(func(s *signin.SignIn) { s.ClientSecret = "" }), signin.AuthCertificate, ""},
-		{"auto, no secret or certificate", with(func(s *signin.SignIn) { s.ClientSecret, s.CertificatePath = "", "" }), signin.AuthWorkloadIdentity, ""},
-		{"auto, managed identity", signin.SignIn{Method: signin.AuthAuto, ManagedIdentityEnv: true, Interactive: true, ClientID: "id"}, signin.AuthManagedIdentity, ""},
-		{"auto, person at a terminal", signin.SignIn{Method: signin.AuthAuto, Interactive: true, ClientID: "id"}, signin.AuthDeviceCode, ""},
-		{"auto, terminal without client id", signin.SignIn{Method: signin.AuthAuto, Interactive: true}, "", "no credentials found"},
-		{"auto, client id without terminal", signin.SignIn{Method: signin.AuthAuto, ClientID: "id", TenantID: "t"}, "", "no credentials found"},
-		{"auto, nothing", signin.SignIn{}, "", "no credentials found"},
-		{"unknown method", signin.SignIn{Method: "password", ClientSecret: "s"}, "", "unknown --auth"},
-		{"method in the wrong case", signin.SignIn{Method: "Secret", ClientSecret: "s"}, "", "unknown --auth"},
+		{"auto, everything", all, signin.Secret, ""},
+		{"empty method is auto", with(func(s *signin.Config) { s.Method = "" }), signin.Secret, ""},
+		{"auto, no secret", with(func(s *signin.Config) { s.ClientSecret = "" }), signin.Certificate, ""},
+		{"auto, no secret or certificate", with(func(s *signin.Config) { s.ClientSecret, s.CertificatePath = "", "" }), signin.WorkloadIdentity, ""},
+		{"auto, managed identity", signin.Config{Method: signin.Auto, ManagedIdentityEnv: true, Interactive: true, ClientID: "id"}, signin.ManagedIdentity, ""},
+		{"auto, person at a terminal", signin.Config{Method: signin.Auto, Interactive: true, ClientID: "id"}, signin.DeviceCode, ""},
+		{"auto, terminal without client id", signin.Config{Method: signin.Auto, Interactive: true}, "", "no credentials found"},
+		{"auto, client id without terminal", signin.Config{Method: signin.Auto, ClientID: "id", TenantID: "t"}, "", "no credentials found"},
+		{"auto, nothing", signin.Config{}, "", "no credentials found"},
+		{"unknown method", signin.Config{Method: "password", ClientSecret: "s"}, "", "unknown --auth"},
+		{"method in the wrong case", signin.Config{Method: "Secret", ClientSecret: "s"}, "", "unknown --auth"},
 	}
-	for _, m := range signin.AuthMethods {
-		if m != signin.AuthAuto { // an explicit method wins over everything configured
-			tests = append(tests, resolveTest{"explicit " + m, with(func(s *signin.SignIn) { s.Method = m }), m, ""})
+	for _, m := range signin.Methods {
+		if m != signin.Auto { // an explicit method wins over everything configured
+			tests = append(tests, resolveTest{"explicit " + string(m), with(func(s *signin.Config) { s.Method = m }), m, ""})
 		}
 	}
 	for _, tt := range tests {
@@ -1128,29 +1142,29 @@ func TestNewCredentialErrors(t *testing.T) {
 	key := appKey()
 	other := newCert(t, otherKey(), "someone else", nil, nil)
 	mismatched := writeFile(t, "mismatch.pem", append(pemCerts(other), pkcs8(t, key)...))
-	base := signin.SignIn{Cloud: graph.Clouds[0], TenantID: "contoso", ClientID: "app"}
-	with := func(f func(*signin.SignIn)) signin.SignIn {
+	base := signin.Config{Cloud: graph.Clouds[0], TenantID: "contoso", ClientID: "app"}
+	with := func(f func(*signin.Config)) signin.Config {
 		s := base
 		f(&s)
 		return s
 	}
 	tests := []struct {
 		name   string
-		s      signin.SignIn
-		method string
+		s      signin.Config
+		method signin.Method
 		want   string // in the error
 	}{
-		{"secret without secret", base, signin.AuthSecret, "AZURE_CLIENT_SECRET"},
-		{"secret without tenant", with(func(s *signin.SignIn) { s.ClientSecret, s.TenantID = "s", "" }), signin.AuthSecret, "tenant"},
-		{"secret without client id", with(func(s *signin.SignIn) { s.ClientSecret, s.ClientID = "s", "" }), signin.AuthSecret, "client id"},
-		{"certificate without path", base, signin.AuthCertificate, "AZURE_CLIENT_CERTIFICATE_PATH"},
-		{"certificate, missing file", with(func(s *signin.SignIn) { s.CertificatePath = filepath.Join(t.TempDir(), "none.pem") }), signin.AuthCertificate, "none.pem"},
-		{"certificate for another key", with(func(s *signin.SignIn) { s.CertificatePath = mismatched }), signin.AuthCertificate, "mismatch.pem"},
-		{"workload identity without file", base, signin.AuthWorkloadIdentity, "AZURE_FEDERATED_TOKEN_FILE"},
-		{"workload identity without tenant", with(func(s *signin.SignIn) { s.FederatedTokenFile, s.TenantID = "f", "" }), signin.AuthWorkloadIdentity, "tenant"},
-		{"device code without client id", with(func(s *signin.SignIn) { s.ClientID = "" }), signin.AuthDeviceCode, "client id"},
+		{"secret without secret", base, signin.Secret, "AZURE_CLIENT_SECRET"},
+		{"secret without tenant", with(func(s *signin.Config) { s.ClientSecret, s.TenantID = "s", "" }), signin.Secret, "tenant"},
+		{"secret without client id", with(func(s *signin.Config) { s.ClientSecret, s.ClientID = "s", "" }), signin.Secret, "client id"},
+		{"certificate without path", base, signin.Certificate, "AZURE_CLIENT_CERTIFICATE_PATH"},
+		{"certificate, missing file", with(func(s *signin.Config) { s.CertificatePath = filepath.Join(t.TempDir(), "none.pem") }), signin.Certificate, "none.pem"},
+		{"certificate for another key", with(func(s *signin.Config) { s.CertificatePath = mismatched }), signin.Certificate, "mismatch.pem"},
+		{"workload identity without file", base, signin.WorkloadIdentity, "AZURE_FEDERATED_TOKEN_FILE"},
+		{"workload identity without tenant", with(func(s *signin.Config) { s.FederatedTokenFile, s.TenantID = "f", "" }), signin.WorkloadIdentity, "tenant"},
+		{"device code without client id", with(func(s *signin.Config) { s.ClientID = "" }), signin.DeviceCode, "client id"},
 		{"unknown method", base, "password", "unknown --auth"},
-		{"auto is not a method", base, signin.AuthAuto, "unknown --auth"},
+		{"auto is not a method", base, signin.Auto, "unknown --auth"},
 	}
 	for _, tt := range tests {
 		cred, err := signin.NewCredential(tt.s, tt.method)
@@ -1158,7 +1172,7 @@ func TestNewCredentialErrors(t *testing.T) {
 			t.Errorf("%s: NewCredential(%q) = %v, %v; want an error mentioning %q", tt.name, tt.method, cred, err, tt.want)
 		}
 	}
-	if cred, err := signin.NewCredential(base, signin.AuthNone); cred != nil || err != nil {
+	if cred, err := signin.NewCredential(base, signin.None); cred != nil || err != nil {
 		t.Errorf("NewCredential(none) = %v, %v; want nil, nil", cred, err)
 	}
 }

@@ -25,7 +25,7 @@ type Credential interface {
 // Tokens hands out the token for each envelope. It serialises token
 // requests (MSAL does not coalesce concurrent ones) and numbers the
 // token in use, so that many workers meeting one refused token refresh it
-// once. It is safe for concurrent use.
+// once. Its errors wrap graph.ErrAuth. It is safe for concurrent use.
 type Tokens struct {
 	cred Credential
 	mu   sync.Mutex

@@ -32,7 +32,11 @@ type signInOptions struct {
 
 func (o *signInOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.Auth, "auth", signin.AuthAuto, "how to sign in: "+strings.Join(signin.AuthMethods, ", "))
+	methods := make([]string, len(signin.Methods))
+	for i, m := range signin.Methods {
+		methods[i] = string(m)
+	}
+	f.StringVar(&o.Auth, "auth", string(signin.Auto), "how to sign in: "+strings.Join(methods, ", "))
 	f.StringVar(&o.Cloud, "cloud", "global", "national cloud: global, usgov (GCC High), usgovdod (DoD) or china; sets Graph root, login host and token scope")
 	f.StringVar(&o.GraphEndpoint, "graph-endpoint", "", "Graph root `URL` (scheme://host[:port], no version) instead of the cloud's, e.g. an emulator or a proxy")
 	f.StringVar(&o.AuthorityHost, "authority-host", os.Getenv("AZURE_AUTHORITY_HOST"), "login host `URL` instead of the cloud's (env AZURE_AUTHORITY_HOST)")
@@ -105,7 +109,7 @@ func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.
 	if err != nil {
 		return nil, &usageError{err}
 	}
-	log.Debug().Str("auth", method).Str("requested", o.Auth).Str("cloud", cloud.Name).Str("graph", cloud.GraphRoot).Str("authority", cloud.AuthorityHost).Msg("sign-in method")
+	log.Debug().Str("auth", string(method)).Str("requested", o.Auth).Str("cloud", cloud.Name).Str("graph", cloud.GraphRoot).Str("authority", cloud.AuthorityHost).Msg("sign-in method")
 	cred, err := signin.NewCredential(s, method)
 	if err != nil {
 		return nil, &usageError{err}
@@ -123,9 +127,9 @@ func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.
 }
 
 // config gathers the sign-in settings from flags and environment.
-func (o *signInOptions) config(cloud graph.Cloud, hc *http.Client, std streams) (signin.SignIn, error) {
-	s := signin.SignIn{
-		Method:              o.Auth,
+func (o *signInOptions) config(cloud graph.Cloud, hc *http.Client, std streams) (signin.Config, error) {
+	s := signin.Config{
+		Method:              signin.Method(o.Auth),
 		Cloud:               cloud,
 		TenantID:            o.TenantID,
 		ClientID:            o.ClientID,

@@ -147,13 +147,13 @@ func (o *updateOptions) check() error {
 		return usagef("--emulator-no-throttle needs --emulator")
 	case o.Emulator && o.SignIn.GraphEndpoint != "":
 		return usagef("--emulator and --graph-endpoint cannot be used together")
-	case o.Emulator && o.SignIn.Auth != signin.AuthAuto && o.SignIn.Auth != signin.AuthNone:
+	case o.Emulator && o.SignIn.Auth != string(signin.Auto) && o.SignIn.Auth != string(signin.None):
 		return usagef("--emulator needs no sign-in; drop --auth %s", o.SignIn.Auth)
 	}
 	// Checked here too, so that a dry run, which signs in to nothing, does
 	// not pass a command line the real run would refuse.
 	if o.SignIn.Auth != "" {
-		if err := signin.CheckAuthMethod(o.SignIn.Auth); err != nil {
+		if _, err := signin.ParseMethod(o.SignIn.Auth); err != nil {
 			return &usageError{err}
 		}
 	}
