@@ -9,6 +9,7 @@ import (
 	"github.com/graphbatch/graphbatch/csvio"
 	"github.com/graphbatch/graphbatch/graph"
 	"github.com/graphbatch/graphbatch/graph/graphtest"
+	"github.com/graphbatch/graphbatch/signin"
 )
 
 // TestRunWithExpiringTokens runs 4,000 rows at Intune's limit, over 13
@@ -22,11 +23,11 @@ func TestRunWithExpiringTokens(t *testing.T) {
 		}})
 		hc := &http.Client{Transport: emu.Transport()} // in process: no socket in the bubble
 		cloud := graph.Cloud{Name: "emulated", GraphRoot: "https://graph.emulator.test", AuthorityHost: "https://login.emulator.test"}
-		cred, err := graph.NewCredential(graph.SignIn{Cloud: cloud, TenantID: "contoso", ClientID: "app", ClientSecret: "s3cret", HTTPClient: hc}, graph.AuthSecret)
+		cred, err := signin.NewCredential(signin.Config{Cloud: cloud, TenantID: "contoso", ClientID: "app", ClientSecret: "s3cret", HTTPClient: hc}, signin.Secret)
 		if err != nil {
 			t.Fatal(err)
 		}
-		client := graph.NewClient(hc, cloud.GraphRoot, graph.NewTokens(cred))
+		client := graph.NewClient(hc, cloud.GraphRoot, signin.NewTokens(cred))
 		start := time.Now()
 		w, sum, err := runTestWith(t, distinctRows(4000), client, Config{Pacer: NewPacer(Rate{100, 20 * time.Second})})
 		if err != nil {

@@ -13,21 +13,33 @@ import (
 	"github.com/google/uuid"
 )
 
+// TokenSource gives the bearer token Graph requests carry. *signin.Tokens
+// is one.
+type TokenSource interface {
+	// Token returns the token to send now and its generation, a number
+	// that changes whenever the token is replaced.
+	Token(ctx context.Context) (token string, gen uint64, err error)
+	// Refresh replaces the token of generation gen, which Graph refused.
+	// It does nothing if the token has been replaced since.
+	Refresh(ctx context.Context, gen uint64) error
+}
+
 // Client sends $batch envelopes to Graph. It is safe for concurrent use.
 type Client struct {
 	httpClient *http.Client
 	root       string
-	tokens     *Tokens
+	tokens     TokenSource
 }
 
 // NewClient returns a Client for the Graph root URL root (scheme and host,
 // no version, e.g. https://graph.microsoft.com). A nil tokens sends no
-// Authorization header, for an emulator or a proxy that adds one.
+// Authorization header, for an emulator or a proxy that adds one. Errors
+// from tokens wrap ErrAuth.
 //
 // The client never follows a redirect: a 3xx answer is returned as an
 // *Error naming its Location, so that no token or body leaves for another
 // host than root's (CONTRACT §10).
-func NewClient(httpClient *http.Client, root string, tokens *Tokens) *Client {
+func NewClient(httpClient *http.Client, root string, tokens TokenSource) *Client {
 	hc := http.Client{}
 	if httpClient != nil {
 		hc = *httpClient
@@ -35,6 +47,10 @@ func NewClient(httpClient *http.Client, root string, tokens *Tokens) *Client {
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Client{httpClient: &hc, root: strings.TrimRight(root, "/"), tokens: tokens}
 }
+
+// ErrAuth is wrapped by errors getting a token: sign-in failed, and
+// sending more is pointless.
+var ErrAuth = errors.New("sign-in failed")
 
 // ErrMalformed is wrapped by errors for envelope answers that are not a
 // $batch response.
@@ -142,7 +158,7 @@ func (c *Client) authorize(ctx context.Context, req *http.Request) (uint64, erro
 	}
 	tok, gen, err := c.tokens.Token(ctx)
 	if err != nil {
-		return 0, err
+		return 0, authError(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	return gen, nil
@@ -153,11 +169,21 @@ func (c *Client) authorize(ctx context.Context, req *http.Request) (uint64, erro
 var ErrNoToken = errors.New("no token is sent")
 
 // Reauthenticate forces a new token after Graph answered 401 to a request
-// sent with the token of generation gen (BatchResult.TokenGen). Many
-// callers reporting one refused token cause one refresh.
+// sent with the token of generation gen (BatchResult.TokenGen). The
+// TokenSource coalesces callers reporting one refused token: *signin.Tokens
+// refreshes it once.
 func (c *Client) Reauthenticate(ctx context.Context, gen uint64) error {
 	if c.tokens == nil {
 		return ErrNoToken
 	}
-	return c.tokens.Refresh(ctx, gen)
+	return authError(c.tokens.Refresh(ctx, gen))
+}
+
+// authError returns err wrapping ErrAuth, so that callers can tell a
+// sign-in failure from Graph's answers whatever the TokenSource.
+func authError(err error) error {
+	if err == nil || errors.Is(err, ErrAuth) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrAuth, err)
 }

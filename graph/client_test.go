@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -24,7 +25,7 @@ func setup(t *testing.T) (*Client, *http.ServeMux) {
 	return setupWithTokens(t, nil)
 }
 
-func setupWithTokens(t *testing.T, tokens *Tokens) (*Client, *http.ServeMux) {
+func setupWithTokens(t *testing.T, tokens TokenSource) (*Client, *http.ServeMux) {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -256,26 +257,50 @@ func TestBatchMalformedAnswer(t *testing.T) {
 	}
 }
 
-// tokenFunc is a Credential made of a function.
-type tokenFunc func(ctx context.Context, refresh bool) (string, error)
+// fakeTokens is a TokenSource: token "tok-N" is generation N, and Refresh
+// of the current generation takes the next one.
+type fakeTokens struct {
+	mu        sync.Mutex
+	gen       uint64
+	err       error    // returned by Token and Refresh when set
+	refreshed []uint64 // the generations Refresh was given
+}
 
-func (f tokenFunc) Token(ctx context.Context, refresh bool) (string, error) { return f(ctx, refresh) }
+func (f *fakeTokens) Token(context.Context) (string, uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return "", f.gen, f.err
+	}
+	return fmt.Sprintf("tok-%d", f.gen), f.gen, nil
+}
+
+func (f *fakeTokens) Refresh(_ context.Context, gen uint64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refreshed = append(f.refreshed, gen)
+	if f.err != nil {
+		return f.err
+	}
+	if gen == f.gen {
+		f.gen++
+	}
+	return nil
+}
 
 func TestBatchAuthorization(t *testing.T) {
 	t.Parallel()
-	tokens := tokenFunc(func(_ context.Context, refresh bool) (string, error) {
-		if refresh {
-			t.Errorf("Token(refresh=true) called, want a cached token for a first send")
-		}
-		return "tok-123", nil
-	})
-	c, mux := setupWithTokens(t, NewTokens(tokens))
+	c, mux := setupWithTokens(t, &fakeTokens{gen: 123})
 	sent := recordBatch(t, mux, "POST /v1.0/$batch", http.StatusOK, nil, `{"responses":[]}`)
-	if _, err := c.Batch(t.Context(), V1, testRequests(t)); err != nil {
+	res, err := c.Batch(t.Context(), V1, testRequests(t))
+	if err != nil {
 		t.Fatalf("Batch error = %v", err)
 	}
 	env := <-sent
 	testHeader(t, env.header, "Authorization", "Bearer tok-123")
+	if res.TokenGen != 123 {
+		t.Errorf("BatchResult.TokenGen = %d, want 123, the generation of the token sent", res.TokenGen)
+	}
 
 	c, mux = setup(t)
 	sent = recordBatch(t, mux, "POST /v1.0/$batch", http.StatusOK, nil, `{"responses":[]}`)
@@ -285,28 +310,45 @@ func TestBatchAuthorization(t *testing.T) {
 	if got := (<-sent).header.Values("Authorization"); len(got) != 0 {
 		t.Errorf("with a nil TokenSource, Authorization = %q, want none", got)
 	}
-}
-
-func TestBatchTokenError(t *testing.T) {
-	t.Parallel()
-	errNoToken := errors.New("no token")
-	c, _ := setupWithTokens(t, NewTokens(tokenFunc(func(context.Context, bool) (string, error) { return "", errNoToken })))
-	// Nothing is registered: the catch-all fails the test if anything is sent.
-	_, err := c.Batch(t.Context(), V1, testRequests(t))
-	if !errors.Is(err, errNoToken) || !errors.Is(err, ErrAuth) {
-		t.Errorf("Batch with a failing credential error = %v, want %v wrapped in ErrAuth", err, errNoToken)
+	if err := c.Reauthenticate(t.Context(), 0); !errors.Is(err, ErrNoToken) {
+		t.Errorf("Reauthenticate with a nil TokenSource = %v, want ErrNoToken: there is nothing to renew", err)
 	}
 }
 
-func TestReauthenticateRefreshesOnce(t *testing.T) {
+// TestTokenErrorsWrapErrAuth checks that a TokenSource's errors reach the
+// caller wrapped in ErrAuth, once, and that nothing is sent without a token.
+func TestTokenErrorsWrapErrAuth(t *testing.T) {
 	t.Parallel()
-	var fresh int
-	tokens := NewTokens(tokenFunc(func(_ context.Context, refresh bool) (string, error) {
-		if refresh {
-			fresh++
+	errNoToken := errors.New("no token")
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"plain error", errNoToken},
+		{"already wrapping ErrAuth", fmt.Errorf("%w: %w", ErrAuth, errNoToken)},
+	}
+	for _, tt := range tests {
+		// Nothing is registered: the catch-all fails the test if anything is sent.
+		c, _ := setupWithTokens(t, &fakeTokens{err: tt.err})
+		_, batchErr := c.Batch(t.Context(), V1, testRequests(t))
+		reauthErr := c.Reauthenticate(t.Context(), 0)
+		for call, err := range map[string]error{"Batch": batchErr, "Reauthenticate": reauthErr} {
+			if !errors.Is(err, errNoToken) || !errors.Is(err, ErrAuth) {
+				t.Errorf("%s: %s error = %v, want %v wrapped in ErrAuth", tt.name, call, err, errNoToken)
+			}
+			if err != nil && strings.Count(err.Error(), ErrAuth.Error()) != 1 {
+				t.Errorf("%s: %s error = %q, want %q said once", tt.name, call, err, ErrAuth)
+			}
 		}
-		return fmt.Sprintf("tok-%d", fresh), nil
-	}))
+	}
+}
+
+// TestReauthenticateRefreshesTheTokenSent checks that Reauthenticate hands
+// the TokenSource the generation of the token Graph refused, and that the
+// next envelope carries the new token.
+func TestReauthenticateRefreshesTheTokenSent(t *testing.T) {
+	t.Parallel()
+	tokens := &fakeTokens{}
 	c, mux := setupWithTokens(t, tokens)
 	sent := recordBatch(t, mux, "POST /v1.0/$batch", http.StatusOK, nil, `{"responses":[]}`)
 	res, err := c.Batch(t.Context(), V1, testRequests(t))
@@ -314,14 +356,11 @@ func TestReauthenticateRefreshesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-sent
-	// Three workers report the same refused token: one refresh.
-	for range 3 {
-		if err := c.Reauthenticate(t.Context(), res.TokenGen); err != nil {
-			t.Fatal(err)
-		}
+	if err := c.Reauthenticate(t.Context(), res.TokenGen); err != nil {
+		t.Fatal(err)
 	}
-	if fresh != 1 {
-		t.Errorf("%d forced refreshes for one refused token, want 1", fresh)
+	if diff := cmp.Diff([]uint64{res.TokenGen}, tokens.refreshed); diff != "" {
+		t.Errorf("generations refreshed (-want +got):\n%s", diff)
 	}
 	res2, err := c.Batch(t.Context(), V1, testRequests(t))
 	if err != nil {

@@ -1,9 +1,11 @@
 // Package graph speaks the small part of Microsoft Graph that graphbatch needs:
-// resource schemas taken from Graph's official metadata, the JSON $batch wire
-// format, Graph's error shape, and a client that sends one envelope at a time.
+// the national clouds (Graph root, login host, token scope), resource schemas
+// taken from Graph's official metadata, the JSON $batch wire format, Graph's
+// error shape and Retry-After, and a client that sends one envelope at a time
+// with the bearer token a TokenSource gives.
 //
-// Retrying, pacing and per-row bookkeeping live in package batch; this package
-// only says what Graph answered.
+// Signing in lives in package signin; retrying, pacing and per-row
+// bookkeeping in package batch. This package only says what Graph answered.
 package graph
 
 import (

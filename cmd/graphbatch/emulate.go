@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/graphbatch/graphbatch/graph"
 	"github.com/graphbatch/graphbatch/graph/graphtest"
+	"github.com/graphbatch/graphbatch/signin"
 )
 
 type emulateOptions struct {
@@ -154,7 +154,7 @@ func (o *emulateOptions) authority() (*graphtest.Authority, error) {
 		}
 	}
 	if o.CertFile != "" {
-		certs, _, err := graph.LoadCertificate(o.CertFile, os.Getenv("AZURE_CLIENT_CERTIFICATE_PASSWORD"))
+		certs, _, err := signin.LoadCertificate(o.CertFile, os.Getenv("AZURE_CLIENT_CERTIFICATE_PASSWORD"))
 		if err != nil {
 			return nil, usagef("--auth-certificate: %v", err)
 		}

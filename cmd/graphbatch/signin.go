@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/graphbatch/graphbatch/graph"
+	"github.com/graphbatch/graphbatch/signin"
 )
 
 // signInOptions are the flags that say where Graph is and how to sign in.
@@ -31,7 +32,11 @@ type signInOptions struct {
 
 func (o *signInOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.Auth, "auth", graph.AuthAuto, "how to sign in: "+strings.Join(graph.AuthMethods, ", "))
+	methods := make([]string, len(signin.Methods))
+	for i, m := range signin.Methods {
+		methods[i] = string(m)
+	}
+	f.StringVar(&o.Auth, "auth", string(signin.Auto), "how to sign in: "+strings.Join(methods, ", "))
 	f.StringVar(&o.Cloud, "cloud", "global", "national cloud: global, usgov (GCC High), usgovdod (DoD) or china; sets Graph root, login host and token scope")
 	f.StringVar(&o.GraphEndpoint, "graph-endpoint", "", "Graph root `URL` (scheme://host[:port], no version) instead of the cloud's, e.g. an emulator or a proxy")
 	f.StringVar(&o.AuthorityHost, "authority-host", os.Getenv("AZURE_AUTHORITY_HOST"), "login host `URL` instead of the cloud's (env AZURE_AUTHORITY_HOST)")
@@ -94,8 +99,8 @@ func (o *signInOptions) httpClient(workers int) (*http.Client, error) {
 
 // signIn builds the credential the flags and environment ask for and gets
 // a first token, so that a wrong secret stops the run before any row is
-// read. It returns nil Tokens for --auth none.
-func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.Client, std streams, log zerolog.Logger) (*graph.Tokens, error) {
+// read. It returns nil for --auth none.
+func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.Client, std streams, log zerolog.Logger) (graph.TokenSource, error) {
 	s, err := o.config(cloud, hc, std)
 	if err != nil {
 		return nil, err
@@ -104,15 +109,15 @@ func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.
 	if err != nil {
 		return nil, &usageError{err}
 	}
-	log.Debug().Str("auth", method).Str("requested", o.Auth).Str("cloud", cloud.Name).Str("graph", cloud.GraphRoot).Str("authority", cloud.AuthorityHost).Msg("sign-in method")
-	cred, err := graph.NewCredential(s, method)
+	log.Debug().Str("auth", string(method)).Str("requested", o.Auth).Str("cloud", cloud.Name).Str("graph", cloud.GraphRoot).Str("authority", cloud.AuthorityHost).Msg("sign-in method")
+	cred, err := signin.NewCredential(s, method)
 	if err != nil {
 		return nil, &usageError{err}
 	}
 	if cred == nil {
 		return nil, nil
 	}
-	tokens := graph.NewTokens(cred)
+	tokens := signin.NewTokens(cred)
 	tok, _, err := tokens.Token(ctx)
 	if err != nil {
 		return nil, err
@@ -122,9 +127,9 @@ func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.
 }
 
 // config gathers the sign-in settings from flags and environment.
-func (o *signInOptions) config(cloud graph.Cloud, hc *http.Client, std streams) (graph.SignIn, error) {
-	s := graph.SignIn{
-		Method:              o.Auth,
+func (o *signInOptions) config(cloud graph.Cloud, hc *http.Client, std streams) (signin.Config, error) {
+	s := signin.Config{
+		Method:              signin.Method(o.Auth),
 		Cloud:               cloud,
 		TenantID:            o.TenantID,
 		ClientID:            o.ClientID,
@@ -147,7 +152,7 @@ func (o *signInOptions) config(cloud graph.Cloud, hc *http.Client, std streams) 
 			return s, usagef("--client-secret-file: %s is empty", o.ClientSecretFile)
 		}
 	}
-	if path, err := graph.DefaultTokenCachePath(); err == nil {
+	if path, err := signin.DefaultTokenCachePath(); err == nil {
 		s.TokenCachePath = path
 	}
 	return s, nil
@@ -156,7 +161,7 @@ func (o *signInOptions) config(cloud graph.Cloud, hc *http.Client, std streams) 
 // checkPermission warns when the token does not carry the permission the
 // resources need; Graph would answer every row 403.
 func checkPermission(tok string, log zerolog.Logger) {
-	info, ok := graph.ParseTokenInfo(tok)
+	info, ok := signin.ParseTokenInfo(tok)
 	if !ok {
 		return
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/graphbatch/graphbatch/csvio"
 	"github.com/graphbatch/graphbatch/graph"
 	"github.com/graphbatch/graphbatch/graph/graphtest"
+	"github.com/graphbatch/graphbatch/signin"
 )
 
 // updateOptions are the parsed flags of graphbatch update.
@@ -146,13 +147,13 @@ func (o *updateOptions) check() error {
 		return usagef("--emulator-no-throttle needs --emulator")
 	case o.Emulator && o.SignIn.GraphEndpoint != "":
 		return usagef("--emulator and --graph-endpoint cannot be used together")
-	case o.Emulator && o.SignIn.Auth != graph.AuthAuto && o.SignIn.Auth != graph.AuthNone:
+	case o.Emulator && o.SignIn.Auth != string(signin.Auto) && o.SignIn.Auth != string(signin.None):
 		return usagef("--emulator needs no sign-in; drop --auth %s", o.SignIn.Auth)
 	}
 	// Checked here too, so that a dry run, which signs in to nothing, does
 	// not pass a command line the real run would refuse.
 	if o.SignIn.Auth != "" {
-		if err := graph.CheckAuthMethod(o.SignIn.Auth); err != nil {
+		if _, err := signin.ParseMethod(o.SignIn.Auth); err != nil {
 			return &usageError{err}
 		}
 	}

@@ -1,16 +1,18 @@
-package graph
+package signin
 
 import (
 	"context"
 	"errors"
 	"regexp"
 	"strings"
+
+	"github.com/graphbatch/graphbatch/graph"
 )
 
-// AuthError is a sign-in failure, told in one line: Microsoft Entra ID's
+// Error is a sign-in failure, told in one line: Microsoft Entra ID's
 // AADSTS code and description, and what usually fixes it. It never holds
 // the request, so it cannot carry a secret.
-type AuthError struct {
+type Error struct {
 	Code        string // e.g. "AADSTS7000215"; empty when there is none
 	Description string // Entra ID's first sentence, or the library's error
 	Hint        string
@@ -18,9 +20,9 @@ type AuthError struct {
 }
 
 // Unwrap returns the context error that ended the sign-in, if one did.
-func (e *AuthError) Unwrap() error { return e.cause }
+func (e *Error) Unwrap() error { return e.cause }
 
-func (e *AuthError) Error() string {
+func (e *Error) Error() string {
 	msg := e.Description
 	if e.Code != "" && !strings.HasPrefix(msg, e.Code) {
 		msg = e.Code + ": " + msg
@@ -52,12 +54,12 @@ var aadstsHints = map[string]string{
 
 var aadsts = regexp.MustCompile(`(AADSTS\d+): ?([^\\"\r\n]*)`)
 
-// explain turns an MSAL error into an *AuthError.
+// explain turns an MSAL error into an *Error.
 func explain(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae *AuthError
+	var ae *Error
 	if errors.As(err, &ae) {
 		return err
 	}
@@ -69,9 +71,9 @@ func explain(err error) error {
 	}
 	text := err.Error()
 	if m := aadsts.FindStringSubmatch(text); m != nil {
-		return &AuthError{Code: m[1], Description: strings.TrimSpace(m[2]), Hint: aadstsHints[m[1]], cause: cause}
+		return &Error{Code: m[1], Description: strings.TrimSpace(m[2]), Hint: aadstsHints[m[1]], cause: cause}
 	}
 	// MSAL puts the cause (connection refused, a TLS or DNS failure) on the
 	// lines after the first: keep them, on one line.
-	return &AuthError{Description: cut(Clean(text), 400), cause: cause}
+	return &Error{Description: graph.Clean(text), cause: cause}
 }

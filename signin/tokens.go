@@ -1,16 +1,18 @@
-package graph
+package signin
 
 import (
 	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
+
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/graphbatch/graphbatch/graph"
 )
 
 // A Credential gets access tokens for Graph from Microsoft Entra ID.
@@ -23,7 +25,7 @@ type Credential interface {
 // Tokens hands out the token for each envelope. It serialises token
 // requests (MSAL does not coalesce concurrent ones) and numbers the
 // token in use, so that many workers meeting one refused token refresh it
-// once. It is safe for concurrent use.
+// once. Its errors wrap graph.ErrAuth. It is safe for concurrent use.
 type Tokens struct {
 	cred Credential
 	mu   sync.Mutex
@@ -36,8 +38,7 @@ type Tokens struct {
 	isJWT   bool
 }
 
-// ErrAuth is wrapped by errors getting a token.
-var ErrAuth = errors.New("sign-in failed")
+var _ graph.TokenSource = (*Tokens)(nil)
 
 // NewTokens returns Tokens drawing on cred.
 func NewTokens(cred Credential) *Tokens { return &Tokens{cred: cred} }
@@ -71,7 +72,7 @@ func (t *Tokens) Token(ctx context.Context) (string, uint64, error) {
 	defer cancel()
 	tok, err := t.cred.Token(ctx, false)
 	if err != nil {
-		return "", t.gen, fmt.Errorf("%w: %w", ErrAuth, err)
+		return "", t.gen, fmt.Errorf("%w: %w", graph.ErrAuth, err)
 	}
 	if tok != t.last {
 		t.last = tok
@@ -80,7 +81,7 @@ func (t *Tokens) Token(ctx context.Context) (string, uint64, error) {
 	if t.isJWT && t.lastJWT.expiresSoon(time.Now()) {
 		fresh, err := t.cred.Token(ctx, true)
 		if err != nil {
-			return "", t.gen, fmt.Errorf("%w: %w", ErrAuth, err)
+			return "", t.gen, fmt.Errorf("%w: %w", graph.ErrAuth, err)
 		}
 		tok = fresh
 		t.gen++
@@ -100,7 +101,7 @@ func (t *Tokens) Refresh(ctx context.Context, gen uint64) error {
 	ctx, cancel := t.bound(ctx)
 	defer cancel()
 	if _, err := t.cred.Token(ctx, true); err != nil {
-		return fmt.Errorf("%w: %w", ErrAuth, err)
+		return fmt.Errorf("%w: %w", graph.ErrAuth, err)
 	}
 	t.gen++
 	return nil

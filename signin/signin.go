@@ -1,4 +1,12 @@
-package graph
+// Package signin gets access tokens for Microsoft Graph from Microsoft
+// Entra ID, through MSAL: with a client secret, a certificate (PEM or PFX),
+// a workload identity's federated token, a managed identity, or a device
+// code for a person at a terminal, whose sign-in is kept in a token cache
+// file. Tokens gives them to graph.Client as its graph.TokenSource,
+// replacing a token before it expires or when Graph refuses it; its errors
+// wrap graph.ErrAuth. Sign-in failures read as an *Error, with Entra
+// ID's AADSTS code and what usually fixes it.
+package signin
 
 import (
 	"cmp"
@@ -17,35 +25,44 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/managedidentity"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+
+	"github.com/graphbatch/graphbatch/graph"
 )
 
-// The sign-in methods --auth takes.
+// Method is a way of signing in, as --auth names it.
+type Method string
+
+// The sign-in methods.
 const (
-	AuthAuto             = "auto"
-	AuthSecret           = "secret"
-	AuthCertificate      = "certificate"
-	AuthDeviceCode       = "device-code"
-	AuthManagedIdentity  = "managed-identity"
-	AuthWorkloadIdentity = "workload-identity"
-	AuthNone             = "none"
+	Auto             Method = "auto" // the first the configuration allows: see Config.Resolve
+	Secret           Method = "secret"
+	Certificate      Method = "certificate"
+	DeviceCode       Method = "device-code"
+	ManagedIdentity  Method = "managed-identity"
+	WorkloadIdentity Method = "workload-identity"
+	None             Method = "none" // no token: for an emulator or a proxy that adds one
 )
 
-// AuthMethods lists the --auth values.
-var AuthMethods = []string{AuthAuto, AuthSecret, AuthCertificate, AuthDeviceCode, AuthManagedIdentity, AuthWorkloadIdentity, AuthNone}
+// Methods lists the --auth values.
+var Methods = []Method{Auto, Secret, Certificate, DeviceCode, ManagedIdentity, WorkloadIdentity, None}
 
-// CheckAuthMethod checks that m is one of AuthMethods.
-func CheckAuthMethod(m string) error {
-	if !slices.Contains(AuthMethods, m) {
-		return fmt.Errorf("unknown --auth %q (one of: %s)", m, strings.Join(AuthMethods, ", "))
+// ParseMethod returns the Method named s, one of Methods.
+func ParseMethod(s string) (Method, error) {
+	if m := Method(s); slices.Contains(Methods, m) {
+		return m, nil
 	}
-	return nil
+	names := make([]string, len(Methods))
+	for i, m := range Methods {
+		names[i] = string(m)
+	}
+	return "", fmt.Errorf("unknown --auth %q (one of: %s)", s, strings.Join(names, ", "))
 }
 
-// SignIn says how to get tokens: the command line fills it from flags and
+// Config says how to get tokens: the command line fills it from flags and
 // the Azure SDKs' environment variables. Secrets in it are never logged.
-type SignIn struct {
-	Method              string
-	Cloud               Cloud
+type Config struct {
+	Method              Method // "" means Auto
+	Cloud               graph.Cloud
 	AuthorityHost       string // overrides Cloud.AuthorityHost, e.g. an emulator
 	TenantID            string
 	ClientID            string
@@ -61,105 +78,102 @@ type SignIn struct {
 	HTTPClient          *http.Client // for MSAL; nil means http.DefaultClient
 }
 
-// Resolve returns the method to use: Method, or for "auto" the first that
-// the configuration allows: a client secret, a certificate, a federated
-// token file, a managed identity endpoint, then device code for a person at
-// a terminal with a client id.
-func (s *SignIn) Resolve() (string, error) {
-	if s.Method != AuthAuto && s.Method != "" {
-		if err := CheckAuthMethod(s.Method); err != nil {
-			return "", err
-		}
-		return s.Method, nil
+// Resolve returns the method to use: Method, or for Auto (or "") the
+// first that the configuration allows: a client secret, a certificate, a
+// federated token file, a managed identity endpoint, then device code for
+// a person at a terminal with a client id.
+func (c *Config) Resolve() (Method, error) {
+	if c.Method != Auto && c.Method != "" {
+		return ParseMethod(string(c.Method))
 	}
 	switch {
-	case s.ClientSecret != "":
-		return AuthSecret, nil
-	case s.CertificatePath != "":
-		return AuthCertificate, nil
-	case s.FederatedTokenFile != "":
-		return AuthWorkloadIdentity, nil
-	case s.ManagedIdentityEnv:
-		return AuthManagedIdentity, nil
-	case s.Interactive && s.ClientID != "":
-		return AuthDeviceCode, nil
+	case c.ClientSecret != "":
+		return Secret, nil
+	case c.CertificatePath != "":
+		return Certificate, nil
+	case c.FederatedTokenFile != "":
+		return WorkloadIdentity, nil
+	case c.ManagedIdentityEnv:
+		return ManagedIdentity, nil
+	case c.Interactive && c.ClientID != "":
+		return DeviceCode, nil
 	}
 	return "", errors.New("no credentials found: set AZURE_TENANT_ID and AZURE_CLIENT_ID with AZURE_CLIENT_SECRET (or --client-secret-file), AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE; or choose --auth managed-identity or device-code")
 }
 
 // authorityHost returns the login host: AuthorityHost, or the cloud's.
-func (s *SignIn) authorityHost() string { return cmp.Or(s.AuthorityHost, s.Cloud.AuthorityHost) }
+func (c *Config) authorityHost() string { return cmp.Or(c.AuthorityHost, c.Cloud.AuthorityHost) }
 
 // authority returns the authority URL for tenant.
-func (s *SignIn) authority(tenant string) string {
-	return strings.TrimRight(s.authorityHost(), "/") + "/" + tenant
+func (c *Config) authority(tenant string) string {
+	return strings.TrimRight(c.authorityHost(), "/") + "/" + tenant
 }
 
-func (s *SignIn) httpClient() *http.Client {
-	if s.HTTPClient != nil {
-		return s.HTTPClient
+func (c *Config) httpClient() *http.Client {
+	if c.HTTPClient != nil {
+		return c.HTTPClient
 	}
 	return http.DefaultClient
 }
 
-// NewCredential returns the credential for method (from Resolve), or nil
-// for AuthNone. It checks the configuration but does not sign in.
-func NewCredential(s SignIn, method string) (Credential, error) {
-	switch method {
-	case AuthNone:
+// NewCredential returns the credential for m (from Resolve), or nil for
+// None. It checks the configuration but does not sign in.
+func NewCredential(c Config, m Method) (Credential, error) {
+	switch m {
+	case None:
 		return nil, nil
-	case AuthSecret:
-		if s.ClientSecret == "" {
+	case Secret:
+		if c.ClientSecret == "" {
 			return nil, errors.New("--auth secret needs AZURE_CLIENT_SECRET or --client-secret-file")
 		}
-		cred, err := confidential.NewCredFromSecret(s.ClientSecret)
+		cred, err := confidential.NewCredFromSecret(c.ClientSecret)
 		if err != nil {
 			return nil, err
 		}
-		return s.confidential(cred)
-	case AuthCertificate:
-		if s.CertificatePath == "" {
+		return c.confidential(cred)
+	case Certificate:
+		if c.CertificatePath == "" {
 			return nil, errors.New("--auth certificate needs AZURE_CLIENT_CERTIFICATE_PATH")
 		}
-		certs, key, err := LoadCertificate(s.CertificatePath, s.CertificatePassword)
+		certs, key, err := LoadCertificate(c.CertificatePath, c.CertificatePassword)
 		if err != nil {
 			return nil, err
 		}
 		cred, err := confidential.NewCredFromCert(certs, key)
 		if err != nil {
-			return nil, fmt.Errorf("certificate %s: %w", s.CertificatePath, err)
+			return nil, fmt.Errorf("certificate %s: %w", c.CertificatePath, err)
 		}
-		return s.confidential(cred)
-	case AuthWorkloadIdentity:
-		if s.FederatedTokenFile == "" {
+		return c.confidential(cred)
+	case WorkloadIdentity:
+		if c.FederatedTokenFile == "" {
 			return nil, errors.New("--auth workload-identity needs AZURE_FEDERATED_TOKEN_FILE")
 		}
-		return s.confidential(confidential.NewCredFromAssertionCallback(federatedToken(s.FederatedTokenFile)))
-	case AuthManagedIdentity:
-		return s.managedIdentity()
-	case AuthDeviceCode:
-		return s.deviceCode()
+		return c.confidential(confidential.NewCredFromAssertionCallback(federatedToken(c.FederatedTokenFile)))
+	case ManagedIdentity:
+		return c.managedIdentity()
+	case DeviceCode:
+		return c.deviceCode()
 	}
-	return nil, fmt.Errorf("unknown --auth %q", method)
+	return nil, fmt.Errorf("unknown --auth %q", m)
 }
 
 // confidential returns an app-only credential for a confidential client.
-func (s *SignIn) confidential(cred confidential.Credential) (Credential, error) {
-	if s.TenantID == "" || s.ClientID == "" {
+func (c *Config) confidential(cred confidential.Credential) (Credential, error) {
+	if c.TenantID == "" || c.ClientID == "" {
 		return nil, errors.New("app sign-in needs a tenant and a client id: AZURE_TENANT_ID and AZURE_CLIENT_ID, or --tenant-id and --client-id")
 	}
 	opts := []confidential.Option{
-		confidential.WithHTTPClient(s.httpClient()),
-		confidential.WithInstanceDiscovery(IsKnownAuthorityHost(s.authorityHost())),
+		confidential.WithHTTPClient(c.httpClient()),
+		confidential.WithInstanceDiscovery(graph.IsKnownAuthorityHost(c.authorityHost())),
 	}
-	if s.SendX5C {
+	if c.SendX5C {
 		opts = append(opts, confidential.WithX5C())
 	}
-	app, err := confidential.New(s.authority(s.TenantID), s.ClientID, cred, opts...)
+	app, err := confidential.New(c.authority(c.TenantID), c.ClientID, cred, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return confidentialCredential{app: app, scopes: []string{s.Cloud.Scope()}}, nil
+	return confidentialCredential{app: app, scopes: []string{c.Cloud.Scope()}}, nil
 }
 
 type confidentialCredential struct {
@@ -215,16 +229,16 @@ func federatedToken(path string) func(context.Context, confidential.AssertionReq
 
 // managedIdentity returns a credential for the system-assigned identity,
 // or the user-assigned one whose client id is set.
-func (s *SignIn) managedIdentity() (Credential, error) {
+func (c *Config) managedIdentity() (Credential, error) {
 	id := managedidentity.SystemAssigned()
-	if s.ClientID != "" {
-		id = managedidentity.UserAssignedClientID(s.ClientID)
+	if c.ClientID != "" {
+		id = managedidentity.UserAssignedClientID(c.ClientID)
 	}
-	c, err := managedidentity.New(id, managedidentity.WithHTTPClient(s.httpClient()))
+	client, err := managedidentity.New(id, managedidentity.WithHTTPClient(c.httpClient()))
 	if err != nil {
 		return nil, err
 	}
-	return managedCredential{client: c, resource: s.Cloud.Scope()}, nil
+	return managedCredential{client: client, resource: c.Cloud.Scope()}, nil
 }
 
 type managedCredential struct {
@@ -246,31 +260,31 @@ func (c managedCredential) Token(ctx context.Context, fresh bool) (string, error
 
 // deviceCode returns a credential that signs a person in with a device code
 // printed on Prompt, and keeps tokens in a file so the next run is silent.
-func (s *SignIn) deviceCode() (Credential, error) {
-	if s.ClientID == "" {
+func (c *Config) deviceCode() (Credential, error) {
+	if c.ClientID == "" {
 		return nil, errors.New("--auth device-code needs your app registration's client id: AZURE_CLIENT_ID or --client-id")
 	}
-	tenant := s.TenantID
+	tenant := c.TenantID
 	if tenant == "" {
 		tenant = "organizations"
 	}
 	opts := []public.Option{
-		public.WithAuthority(s.authority(tenant)),
-		public.WithHTTPClient(s.httpClient()),
-		public.WithInstanceDiscovery(IsKnownAuthorityHost(s.authorityHost())),
+		public.WithAuthority(c.authority(tenant)),
+		public.WithHTTPClient(c.httpClient()),
+		public.WithInstanceDiscovery(graph.IsKnownAuthorityHost(c.authorityHost())),
 	}
-	if s.TokenCachePath != "" {
-		opts = append(opts, public.WithCache(fileCache{path: s.TokenCachePath}))
+	if c.TokenCachePath != "" {
+		opts = append(opts, public.WithCache(fileCache{path: c.TokenCachePath}))
 	}
-	app, err := public.New(s.ClientID, opts...)
+	app, err := public.New(c.ClientID, opts...)
 	if err != nil {
 		return nil, err
 	}
-	prompt := s.Prompt
+	prompt := c.Prompt
 	if prompt == nil {
 		prompt = io.Discard
 	}
-	return &deviceCredential{app: app, scopes: []string{s.Cloud.Scope()}, prompt: prompt}, nil
+	return &deviceCredential{app: app, scopes: []string{c.Cloud.Scope()}, prompt: prompt}, nil
 }
 
 type deviceCredential struct {

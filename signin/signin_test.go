@@ -1,4 +1,4 @@
-package graph_test
+package signin_test
 
 import (
 	"bytes"
@@ -39,6 +39,7 @@ import (
 
 	"github.com/graphbatch/graphbatch/graph"
 	"github.com/graphbatch/graphbatch/graph/graphtest"
+	"github.com/graphbatch/graphbatch/signin"
 )
 
 const (
@@ -76,13 +77,13 @@ func emulatedCloud(url string) graph.Cloud {
 }
 
 // appSignIn is the app-only sign-in for testClient against emu.
-func appSignIn(emu *graphtest.Server) graph.SignIn {
-	return graph.SignIn{Cloud: emulatedCloud(emu.URL), TenantID: testTenant, ClientID: testClient, HTTPClient: emu.Client()}
+func appSignIn(emu *graphtest.Server) signin.Config {
+	return signin.Config{Cloud: emulatedCloud(emu.URL), TenantID: testTenant, ClientID: testClient, HTTPClient: emu.Client()}
 }
 
-func newCredential(t *testing.T, s graph.SignIn, method string) graph.Credential {
+func newCredential(t *testing.T, s signin.Config, method signin.Method) signin.Credential {
 	t.Helper()
-	cred, err := graph.NewCredential(s, method)
+	cred, err := signin.NewCredential(s, method)
 	if err != nil {
 		t.Fatalf("NewCredential(%s) error: %v", method, err)
 	}
@@ -93,7 +94,7 @@ func newCredential(t *testing.T, s graph.SignIn, method string) graph.Credential
 }
 
 // mustToken calls cred.Token and fails the test if it fails.
-func mustToken(t *testing.T, cred graph.Credential, fresh bool) string {
+func mustToken(t *testing.T, cred signin.Credential, fresh bool) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -116,13 +117,13 @@ func checkTokensIssued(t *testing.T, emu *graphtest.Server, when string, want in
 
 // patchWith sends one PATCH to the emulator's Graph signed in with cred,
 // and fails the test unless Graph accepts the token.
-func patchWith(t *testing.T, emu *graphtest.Server, cred graph.Credential) {
+func patchWith(t *testing.T, emu *graphtest.Server, cred signin.Credential) {
 	t.Helper()
 	res, err := graph.LookupResource("device-statuses")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := graph.NewClient(emu.Client(), emu.URL, graph.NewTokens(cred))
+	c := graph.NewClient(emu.Client(), emu.URL, signin.NewTokens(cred))
 	br, err := c.Batch(t.Context(), graph.V1, []graph.Request{{
 		ID: "1", Method: http.MethodPatch, URL: res.Path("policy", "device"),
 		Headers: map[string]string{"Content-Type": "application/json"},
@@ -144,11 +145,11 @@ func TestSecretSignIn(t *testing.T) {
 	emu := newEmulator(t, &graphtest.Authority{ClientID: testClient, ClientSecret: testSecret})
 	s := appSignIn(emu)
 	s.ClientSecret = testSecret
-	cred := newCredential(t, s, graph.AuthSecret)
+	cred := newCredential(t, s, signin.Secret)
 
 	first := mustToken(t, cred, false)
 	checkTokensIssued(t, emu, "first Token", 1)
-	if info, ok := graph.ParseTokenInfo(first); !ok || info.AppID != testClient || info.TenantID != testTenant {
+	if info, ok := signin.ParseTokenInfo(first); !ok || info.AppID != testClient || info.TenantID != testTenant {
 		t.Errorf("ParseTokenInfo(first token) = %+v, %v; want appid %q, tid %q", info, ok, testClient, testTenant)
 	}
 
@@ -170,23 +171,23 @@ func TestSecretSignIn(t *testing.T) {
 	patchWith(t, emu, cred)
 }
 
-// TestAuthorityHostOverride checks that SignIn.AuthorityHost wins over the
+// TestAuthorityHostOverride checks that Config.AuthorityHost wins over the
 // cloud's host.
 func TestAuthorityHostOverride(t *testing.T) {
 	quietMSAL(t)
 	emu := newEmulator(t, &graphtest.Authority{ClientID: testClient, ClientSecret: testSecret})
-	s := graph.SignIn{
+	s := signin.Config{
 		Cloud:         graph.Clouds[1], // usgov: would leave loopback if AuthorityHost were ignored
 		AuthorityHost: emu.URL + "/",
 		TenantID:      testTenant, ClientID: testClient, ClientSecret: testSecret,
 		HTTPClient: emu.Client(),
 	}
-	mustToken(t, newCredential(t, s, graph.AuthSecret), false)
+	mustToken(t, newCredential(t, s, signin.Secret), false)
 	checkTokensIssued(t, emu, "Token", 1)
 }
 
 // TestSignInErrors checks that sign-in failures come back as one-line
-// *graph.AuthError values with Entra ID's code and a hint, and without
+// *signin.Error values with Entra ID's code and a hint, and without
 // the secret.
 func TestSignInErrors(t *testing.T) {
 	quietMSAL(t)
@@ -207,17 +208,17 @@ func TestSignInErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := appSignIn(emu)
 			s.TenantID, s.ClientID, s.ClientSecret = tt.tenant, tt.client, tt.secret
-			cred := newCredential(t, s, graph.AuthSecret)
+			cred := newCredential(t, s, signin.Secret)
 			_, err := cred.Token(t.Context(), false)
-			var ae *graph.AuthError
+			var ae *signin.Error
 			if !errors.As(err, &ae) {
-				t.Fatalf("Token error = %v (%T), want a *graph.AuthError", err, err)
+				t.Fatalf("Token error = %v (%T), want a *signin.Error", err, err)
 			}
 			if ae.Code != tt.wantCode {
-				t.Errorf("AuthError.Code = %q, want %q", ae.Code, tt.wantCode)
+				t.Errorf("Error.Code = %q, want %q", ae.Code, tt.wantCode)
 			}
 			if ae.Hint == "" {
-				t.Errorf("AuthError.Hint is empty for %s", ae.Code)
+				t.Errorf("Error.Hint is empty for %s", ae.Code)
 			}
 			msg := err.Error()
 			if strings.ContainsAny(msg, "\r\n") {
@@ -246,7 +247,7 @@ func TestTokenKeepsContextError(t *testing.T) {
 	emu := newEmulator(t, &graphtest.Authority{ClientID: testClient, ClientSecret: testSecret})
 	s := appSignIn(emu)
 	s.ClientSecret = testSecret
-	cred := newCredential(t, s, graph.AuthSecret)
+	cred := newCredential(t, s, signin.Secret)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err := cred.Token(ctx, false)
@@ -266,11 +267,11 @@ func (f failingTransport) RoundTrip(*http.Request) (*http.Response, error) { ret
 func TestTokenSaysWhyTheNetworkFailed(t *testing.T) {
 	quietMSAL(t)
 	cause := errors.New("proxyconnect tcp: dial tcp 192.0.2.7:3128: connect: connection refused")
-	s := graph.SignIn{
+	s := signin.Config{
 		Cloud: emulatedCloud("https://login.unreachable.test"), TenantID: "contoso", ClientID: testClient, ClientSecret: testSecret,
 		HTTPClient: &http.Client{Transport: failingTransport{cause}},
 	}
-	_, err := newCredential(t, s, graph.AuthSecret).Token(t.Context(), false)
+	_, err := newCredential(t, s, signin.Secret).Token(t.Context(), false)
 	if err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("Token through a failing proxy error = %q, want it to tell %q", err, cause)
 	}
@@ -372,8 +373,8 @@ func TestWorkloadIdentitySignIn(t *testing.T) {
 	if err := os.WriteFile(file, []byte(federated+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := graph.SignIn{Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient, FederatedTokenFile: file, HTTPClient: srv.Client()}
-	cred := newCredential(t, s, graph.AuthWorkloadIdentity)
+	s := signin.Config{Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient, FederatedTokenFile: file, HTTPClient: srv.Client()}
+	cred := newCredential(t, s, signin.WorkloadIdentity)
 	if tok := mustToken(t, cred, false); tok != "wi-token-1" {
 		t.Errorf("Token = %q, want %q", tok, "wi-token-1")
 	}
@@ -390,8 +391,8 @@ func TestWorkloadIdentityMissingFile(t *testing.T) {
 	mux, log := workloadAuthority(t)
 	srv := serveTLS(t, mux)
 	file := filepath.Join(t.TempDir(), "no-such-token")
-	s := graph.SignIn{Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient, FederatedTokenFile: file, HTTPClient: srv.Client()}
-	cred := newCredential(t, s, graph.AuthWorkloadIdentity)
+	s := signin.Config{Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient, FederatedTokenFile: file, HTTPClient: srv.Client()}
+	cred := newCredential(t, s, signin.WorkloadIdentity)
 	_, err := cred.Token(t.Context(), false)
 	if err == nil || !strings.Contains(err.Error(), "federated token") {
 		t.Errorf("Token with a missing token file error = %v, want one about the federated token", err)
@@ -415,8 +416,8 @@ func TestWorkloadIdentityRereadsTokenFile(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mux, log := workloadAuthority(t)
 		cloud := graph.Cloud{Name: "test", GraphRoot: "https://graph.workload.test", AuthorityHost: "https://login.workload.test"}
-		s := graph.SignIn{Cloud: cloud, TenantID: "contoso", ClientID: testClient, FederatedTokenFile: file, HTTPClient: &http.Client{Transport: inProcess{mux}}}
-		cred := newCredential(t, s, graph.AuthWorkloadIdentity)
+		s := signin.Config{Cloud: cloud, TenantID: "contoso", ClientID: testClient, FederatedTokenFile: file, HTTPClient: &http.Client{Transport: inProcess{mux}}}
+		cred := newCredential(t, s, signin.WorkloadIdentity)
 
 		write("federated-1")
 		mustToken(t, cred, false)
@@ -452,15 +453,15 @@ func TestManagedIdentitySignIn(t *testing.T) {
 			t.Setenv("IDENTITY_ENDPOINT", emu.URL+"/msi/token")
 			t.Setenv("IDENTITY_HEADER", header)
 			cloud := graph.Cloud{Name: "test", GraphRoot: "https://graph-" + uuid.NewString() + ".test", AuthorityHost: emu.URL}
-			s := graph.SignIn{Cloud: cloud, ClientID: tt.clientID, ManagedIdentityEnv: true, HTTPClient: emu.Client()}
-			if m, err := s.Resolve(); err != nil || m != graph.AuthManagedIdentity {
-				t.Errorf("Resolve() = %q, %v; want %q", m, err, graph.AuthManagedIdentity)
+			s := signin.Config{Cloud: cloud, ClientID: tt.clientID, ManagedIdentityEnv: true, HTTPClient: emu.Client()}
+			if m, err := s.Resolve(); err != nil || m != signin.ManagedIdentity {
+				t.Errorf("Resolve() = %q, %v; want %q", m, err, signin.ManagedIdentity)
 			}
-			cred := newCredential(t, s, graph.AuthManagedIdentity)
+			cred := newCredential(t, s, signin.ManagedIdentity)
 
 			tok := mustToken(t, cred, false)
 			checkTokensIssued(t, emu, "first Token", 1)
-			if info, ok := graph.ParseTokenInfo(tok); !ok || info.AppID != tt.wantAppID {
+			if info, ok := signin.ParseTokenInfo(tok); !ok || info.AppID != tt.wantAppID {
 				t.Errorf("ParseTokenInfo(token) = %+v, %v; want appid %q", info, ok, tt.wantAppID)
 			}
 			if again := mustToken(t, cred, false); again != tok {
@@ -571,15 +572,15 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	srv := serveTLS(t, a.mux())
 	var prompt bytes.Buffer
 	cachePath := filepath.Join(t.TempDir(), "graphbatch", "cache.json")
-	s := graph.SignIn{
-		Method: graph.AuthDeviceCode, Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient,
+	s := signin.Config{
+		Method: signin.DeviceCode, Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient,
 		Interactive: true, Prompt: &prompt, TokenCachePath: cachePath, HTTPClient: srv.Client(),
 	}
-	if m, err := s.Resolve(); err != nil || m != graph.AuthDeviceCode {
-		t.Fatalf("Resolve() = %q, %v; want %q", m, err, graph.AuthDeviceCode)
+	if m, err := s.Resolve(); err != nil || m != signin.DeviceCode {
+		t.Fatalf("Resolve() = %q, %v; want %q", m, err, signin.DeviceCode)
 	}
 
-	if tok := mustToken(t, newCredential(t, s, graph.AuthDeviceCode), false); tok != "at-1" {
+	if tok := mustToken(t, newCredential(t, s, signin.DeviceCode), false); tok != "at-1" {
 		t.Errorf("first run: Token = %q, want %q", tok, "at-1")
 	}
 	if got := prompt.String(); strings.Count(got, a.message) != 1 {
@@ -606,7 +607,7 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	}
 
 	// The next run: a new MSAL client, from the file alone.
-	second := newCredential(t, s, graph.AuthDeviceCode)
+	second := newCredential(t, s, signin.DeviceCode)
 	if tok := mustToken(t, second, false); tok != "at-1" {
 		t.Errorf("second run: Token = %q, want the saved %q", tok, "at-1")
 	}
@@ -626,7 +627,7 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	a.mu.Unlock()
 
 	// A third run sees what the second wrote.
-	if tok := mustToken(t, newCredential(t, s, graph.AuthDeviceCode), false); tok != "at-2" {
+	if tok := mustToken(t, newCredential(t, s, signin.DeviceCode), false); tok != "at-2" {
 		t.Errorf("third run: Token = %q, want %q saved by the second", tok, "at-2")
 	}
 	if got := prompt.String(); strings.Count(got, a.message) != 1 {
@@ -635,7 +636,7 @@ func TestDeviceCodeSignIn(t *testing.T) {
 }
 
 // TestExplain checks how Entra ID's and MSAL's errors become an
-// *graph.AuthError: Entra ID answers are served by a fake token endpoint,
+// *signin.Error: Entra ID answers are served by a fake token endpoint,
 // one per tenant, to a secret credential.
 func TestExplain(t *testing.T) {
 	quietMSAL(t)
@@ -668,21 +669,21 @@ func TestExplain(t *testing.T) {
 
 	tests := []struct {
 		tenant   string
-		want     graph.AuthError
+		want     signin.Error
 		wantHint string // in Hint; "" wants none
 	}{
-		{"json", graph.AuthError{Code: "AADSTS700016", Description: "Application with identifier 'app' was not found in the directory 'Contoso'. This can happen if the application has not been installed by the administrator of the tenant."}, "AZURE_CLIENT_ID"},
-		{"text", graph.AuthError{Code: "AADSTS7000222", Description: "The provided client secret keys for app 'app' are expired."}, "expired"},
-		{"unknown-code", graph.AuthError{Code: "AADSTS9999999", Description: "Something new."}, ""},
+		{"json", signin.Error{Code: "AADSTS700016", Description: "Application with identifier 'app' was not found in the directory 'Contoso'. This can happen if the application has not been installed by the administrator of the tenant."}, "AZURE_CLIENT_ID"},
+		{"text", signin.Error{Code: "AADSTS7000222", Description: "The provided client secret keys for app 'app' are expired."}, "expired"},
+		{"unknown-code", signin.Error{Code: "AADSTS9999999", Description: "Something new."}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.tenant, func(t *testing.T) {
 			ae := signInError(t, srv, tt.tenant)
 			if ae.Code != tt.want.Code || ae.Description != tt.want.Description {
-				t.Errorf("AuthError = {Code: %q, Description: %q}, want {Code: %q, Description: %q}", ae.Code, ae.Description, tt.want.Code, tt.want.Description)
+				t.Errorf("Error = {Code: %q, Description: %q}, want {Code: %q, Description: %q}", ae.Code, ae.Description, tt.want.Code, tt.want.Description)
 			}
 			if tt.wantHint == "" && ae.Hint != "" || !strings.Contains(ae.Hint, tt.wantHint) {
-				t.Errorf("AuthError.Hint = %q, want one mentioning %q", ae.Hint, tt.wantHint)
+				t.Errorf("Error.Hint = %q, want one mentioning %q", ae.Hint, tt.wantHint)
 			}
 		})
 	}
@@ -692,23 +693,23 @@ func TestExplain(t *testing.T) {
 		t.Run(tt.tenant, func(t *testing.T) {
 			ae := signInError(t, srv, tt.tenant)
 			if ae.Code != "" || ae.Hint != "" {
-				t.Errorf("AuthError = {Code: %q, Hint: %q}, want neither", ae.Code, ae.Hint)
+				t.Errorf("Error = {Code: %q, Hint: %q}, want neither", ae.Code, ae.Hint)
 			}
 			if ae.Description == "" || strings.ContainsAny(ae.Description, "\r\n") || !strings.Contains(ae.Description, tt.want) {
-				t.Errorf("AuthError.Description = %q, want one line mentioning %q", ae.Description, tt.want)
+				t.Errorf("Error.Description = %q, want one line mentioning %q", ae.Description, tt.want)
 			}
 		})
 	}
 }
 
 // signInError signs in to tenant with a secret and returns the error.
-func signInError(t *testing.T, srv *httptest.Server, tenant string) *graph.AuthError {
+func signInError(t *testing.T, srv *httptest.Server, tenant string) *signin.Error {
 	t.Helper()
-	s := graph.SignIn{Cloud: emulatedCloud(srv.URL), TenantID: tenant, ClientID: testClient, ClientSecret: testSecret, HTTPClient: srv.Client()}
-	_, err := newCredential(t, s, graph.AuthSecret).Token(t.Context(), false)
-	var ae *graph.AuthError
+	s := signin.Config{Cloud: emulatedCloud(srv.URL), TenantID: tenant, ClientID: testClient, ClientSecret: testSecret, HTTPClient: srv.Client()}
+	_, err := newCredential(t, s, signin.Secret).Token(t.Context(), false)
+	var ae *signin.Error
 	if !errors.As(err, &ae) {
-		t.Fatalf("Token error = %v (%T), want a *graph.AuthError", err, err)
+		t.Fatalf("Token error = %v (%T), want a *signin.Error", err, err)
 	}
 	if msg := err.Error(); strings.ContainsAny(msg, "\r\n") || strings.Contains(msg, "Trace ID") || strings.Contains(msg, testSecret) {
 		t.Errorf("Error() = %q, want one line without trace or secret", msg)
@@ -724,15 +725,15 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-func TestAuthErrorString(t *testing.T) {
+func TestErrorString(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		e    graph.AuthError
+		e    signin.Error
 		want string
 	}{
-		{graph.AuthError{Code: "AADSTS90002", Description: "Tenant 'x' not found.", Hint: "no such tenant"}, "AADSTS90002: Tenant 'x' not found. (hint: no such tenant)"},
-		{graph.AuthError{Code: "AADSTS90002", Description: "AADSTS90002: Tenant 'x' not found."}, "AADSTS90002: Tenant 'x' not found."},
-		{graph.AuthError{Description: "context deadline exceeded"}, "context deadline exceeded"},
+		{signin.Error{Code: "AADSTS90002", Description: "Tenant 'x' not found.", Hint: "no such tenant"}, "AADSTS90002: Tenant 'x' not found. (hint: no such tenant)"},
+		{signin.Error{Code: "AADSTS90002", Description: "AADSTS90002: Tenant 'x' not found."}, "AADSTS90002: Tenant 'x' not found."},
+		{signin.Error{Description: "context deadline exceeded"}, "context deadline exceeded"},
 	}
 	for _, tt := range tests {
 		if got := tt.e.Error(); got != tt.want {
@@ -849,7 +850,7 @@ func TestCertificateSignIn(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeFile(t, "app-cert", tt.data)
-			certs, k, err := graph.LoadCertificate(path, tt.password)
+			certs, k, err := signin.LoadCertificate(path, tt.password)
 			if err != nil {
 				t.Fatalf("LoadCertificate error: %v", err)
 			}
@@ -863,10 +864,10 @@ func TestCertificateSignIn(t *testing.T) {
 			emu := newEmulator(t, &graphtest.Authority{ClientID: testClient, Certificate: tt.cert})
 			s := appSignIn(emu)
 			s.CertificatePath, s.CertificatePassword = path, tt.password
-			if m, err := s.Resolve(); err != nil || m != graph.AuthCertificate {
-				t.Errorf("Resolve() = %q, %v; want %q", m, err, graph.AuthCertificate)
+			if m, err := s.Resolve(); err != nil || m != signin.Certificate {
+				t.Errorf("Resolve() = %q, %v; want %q", m, err, signin.Certificate)
 			}
-			mustToken(t, newCredential(t, s, graph.AuthCertificate), false)
+			mustToken(t, newCredential(t, s, signin.Certificate), false)
 			checkTokensIssued(t, emu, "Token", 1)
 		})
 	}
@@ -927,7 +928,7 @@ func TestCertificateSendX5C(t *testing.T) {
 			s := appSignIn(emu)
 			s.HTTPClient = &http.Client{Transport: rec}
 			s.CertificatePath, s.CertificatePassword, s.SendX5C = path, "pw", tt.send
-			mustToken(t, newCredential(t, s, graph.AuthCertificate), false)
+			mustToken(t, newCredential(t, s, signin.Certificate), false)
 			checkTokensIssued(t, emu, "Token", 1)
 
 			rec.mu.Lock()
@@ -1007,7 +1008,7 @@ func TestLoadCertificateErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			path := writeFile(t, "app-cert", tt.data)
-			certs, k, err := graph.LoadCertificate(path, tt.password)
+			certs, k, err := signin.LoadCertificate(path, tt.password)
 			if err == nil {
 				t.Fatalf("LoadCertificate = %d certificates, %T key, nil error; want an error mentioning %q", len(certs), k, tt.want)
 			}
@@ -1022,7 +1023,7 @@ func TestLoadCertificateErrors(t *testing.T) {
 	}
 	t.Run("missing file", func(t *testing.T) {
 		t.Parallel()
-		_, _, err := graph.LoadCertificate(filepath.Join(t.TempDir(), "missing.pem"), "")
+		_, _, err := signin.LoadCertificate(filepath.Join(t.TempDir(), "missing.pem"), "")
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("LoadCertificate(missing file) error = %v, want fs.ErrNotExist", err)
 		}
@@ -1064,7 +1065,7 @@ func TestLoadCertificateOpenSSL(t *testing.T) {
 				}
 				t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, b)
 			}
-			certs, k, err := graph.LoadCertificate(out, pw)
+			certs, k, err := signin.LoadCertificate(out, pw)
 			if err != nil {
 				t.Fatalf("LoadCertificate(openssl pkcs12 -export %s) error: %v", strings.Join(tt.args, " "), err)
 			}
@@ -1077,36 +1078,50 @@ func TestLoadCertificateOpenSSL(t *testing.T) {
 
 // Choosing the sign-in method.
 
+func TestParseMethod(t *testing.T) {
+	t.Parallel()
+	for _, m := range signin.Methods {
+		if got, err := signin.ParseMethod(string(m)); got != m || err != nil {
+			t.Errorf("ParseMethod(%q) = %q, %v; want %q, nil", m, got, err, m)
+		}
+	}
+	for _, s := range []string{"", "password", "Secret", " secret"} {
+		if got, err := signin.ParseMethod(s); err == nil || !strings.Contains(err.Error(), "unknown --auth") {
+			t.Errorf("ParseMethod(%q) = %q, %v; want an error naming --auth", s, got, err)
+		}
+	}
+}
+
 func TestResolve(t *testing.T) {
 	t.Parallel()
-	all := graph.SignIn{Method: graph.AuthAuto, ClientSecret: "s", CertificatePath: "c.pem", FederatedTokenFile: "f", ManagedIdentityEnv: true, Interactive: true, ClientID: "id"}
-	with := func(f func(*graph.SignIn)) graph.SignIn {
+	all := signin.Config{Method: signin.Auto, ClientSecret: "s", CertificatePath: "c.pem", FederatedTokenFile: "f", ManagedIdentityEnv: true, Interactive: true, ClientID: "id"}
+	with := func(f func(*signin.Config)) signin.Config {
 		s := all
 		f(&s)
 		return s
 	}
 	type resolveTest struct {
 		name    string
-		s       graph.SignIn
-		want    string
+		s       signin.Config
+		want    signin.Method
 		wantErr string // in the error; "" wants none
 	}
 	tests := []resolveTest{
-		{"auto, everything", all, graph.AuthSecret, ""},
-		{"empty method is auto", with(func(s *graph.SignIn) { s.Method = "" }), graph.AuthSecret, ""},
-		{"auto, no secret", with(func(s *graph.SignIn) { s.ClientSecret = "" }), graph.AuthCertificate, ""},
-		{"auto, no secret or certificate", with(func(s *graph.SignIn) { s.ClientSecret, s.CertificatePath = "", "" }), graph.AuthWorkloadIdentity, ""},
-		{"auto, managed identity", graph.SignIn{Method: graph.AuthAuto, ManagedIdentityEnv: true, Interactive: true, ClientID: "id"}, graph.AuthManagedIdentity, ""},
-		{"auto, person at a terminal", graph.SignIn{Method: graph.AuthAuto, Interactive: true, ClientID: "id"}, graph.AuthDeviceCode, ""},
-		{"auto, terminal without client id", graph.SignIn{Method: graph.AuthAuto, Interactive: true}, "", "no credentials found"},
-		{"auto, client id without terminal", graph.SignIn{Method: graph.AuthAuto, ClientID: "id", TenantID: "t"}, "", "no credentials found"},
-		{"auto, nothing", graph.SignIn{}, "", "no credentials found"},
-		{"unknown method", graph.SignIn{Method: "password", ClientSecret: "s"}, "", "unknown --auth"},
-		{"method in the wrong case", graph.SignIn{Method: "Secret", ClientSecret: "s"}, "", "unknown --auth"},
+		{"auto, everything", all, signin.Secret, ""},
+		{"empty method is auto", with(func(s *signin.Config) { s.Method = "" }), signin.Secret, ""},
+		{"auto, no secret", with(func(s *signin.Config) { s.ClientSecret = "" }), signin.Certificate, ""},
+		{"auto, no secret or certificate", with(func(s *signin.Config) { s.ClientSecret, s.CertificatePath = "", "" }), signin.WorkloadIdentity, ""},
+		{"auto, managed identity", signin.Config{Method: signin.Auto, ManagedIdentityEnv: true, Interactive: true, ClientID: "id"}, signin.ManagedIdentity, ""},
+		{"auto, person at a terminal", signin.Config{Method: signin.Auto, Interactive: true, ClientID: "id"}, signin.DeviceCode, ""},
+		{"auto, terminal without client id", signin.Config{Method: signin.Auto, Interactive: true}, "", "no credentials found"},
+		{"auto, client id without terminal", signin.Config{Method: signin.Auto, ClientID: "id", TenantID: "t"}, "", "no credentials found"},
+		{"auto, nothing", signin.Config{}, "", "no credentials found"},
+		{"unknown method", signin.Config{Method: "password", ClientSecret: "s"}, "", "unknown --auth"},
+		{"method in the wrong case", signin.Config{Method: "Secret", ClientSecret: "s"}, "", "unknown --auth"},
 	}
-	for _, m := range graph.AuthMethods {
-		if m != graph.AuthAuto { // an explicit method wins over everything configured
-			tests = append(tests, resolveTest{"explicit " + m, with(func(s *graph.SignIn) { s.Method = m }), m, ""})
+	for _, m := range signin.Methods {
+		if m != signin.Auto { // an explicit method wins over everything configured
+			tests = append(tests, resolveTest{"explicit " + string(m), with(func(s *signin.Config) { s.Method = m }), m, ""})
 		}
 	}
 	for _, tt := range tests {
@@ -1127,37 +1142,37 @@ func TestNewCredentialErrors(t *testing.T) {
 	key := appKey()
 	other := newCert(t, otherKey(), "someone else", nil, nil)
 	mismatched := writeFile(t, "mismatch.pem", append(pemCerts(other), pkcs8(t, key)...))
-	base := graph.SignIn{Cloud: graph.Clouds[0], TenantID: "contoso", ClientID: "app"}
-	with := func(f func(*graph.SignIn)) graph.SignIn {
+	base := signin.Config{Cloud: graph.Clouds[0], TenantID: "contoso", ClientID: "app"}
+	with := func(f func(*signin.Config)) signin.Config {
 		s := base
 		f(&s)
 		return s
 	}
 	tests := []struct {
 		name   string
-		s      graph.SignIn
-		method string
+		s      signin.Config
+		method signin.Method
 		want   string // in the error
 	}{
-		{"secret without secret", base, graph.AuthSecret, "AZURE_CLIENT_SECRET"},
-		{"secret without tenant", with(func(s *graph.SignIn) { s.ClientSecret, s.TenantID = "s", "" }), graph.AuthSecret, "tenant"},
-		{"secret without client id", with(func(s *graph.SignIn) { s.ClientSecret, s.ClientID = "s", "" }), graph.AuthSecret, "client id"},
-		{"certificate without path", base, graph.AuthCertificate, "AZURE_CLIENT_CERTIFICATE_PATH"},
-		{"certificate, missing file", with(func(s *graph.SignIn) { s.CertificatePath = filepath.Join(t.TempDir(), "none.pem") }), graph.AuthCertificate, "none.pem"},
-		{"certificate for another key", with(func(s *graph.SignIn) { s.CertificatePath = mismatched }), graph.AuthCertificate, "mismatch.pem"},
-		{"workload identity without file", base, graph.AuthWorkloadIdentity, "AZURE_FEDERATED_TOKEN_FILE"},
-		{"workload identity without tenant", with(func(s *graph.SignIn) { s.FederatedTokenFile, s.TenantID = "f", "" }), graph.AuthWorkloadIdentity, "tenant"},
-		{"device code without client id", with(func(s *graph.SignIn) { s.ClientID = "" }), graph.AuthDeviceCode, "client id"},
+		{"secret without secret", base, signin.Secret, "AZURE_CLIENT_SECRET"},
+		{"secret without tenant", with(func(s *signin.Config) { s.ClientSecret, s.TenantID = "s", "" }), signin.Secret, "tenant"},
+		{"secret without client id", with(func(s *signin.Config) { s.ClientSecret, s.ClientID = "s", "" }), signin.Secret, "client id"},
+		{"certificate without path", base, signin.Certificate, "AZURE_CLIENT_CERTIFICATE_PATH"},
+		{"certificate, missing file", with(func(s *signin.Config) { s.CertificatePath = filepath.Join(t.TempDir(), "none.pem") }), signin.Certificate, "none.pem"},
+		{"certificate for another key", with(func(s *signin.Config) { s.CertificatePath = mismatched }), signin.Certificate, "mismatch.pem"},
+		{"workload identity without file", base, signin.WorkloadIdentity, "AZURE_FEDERATED_TOKEN_FILE"},
+		{"workload identity without tenant", with(func(s *signin.Config) { s.FederatedTokenFile, s.TenantID = "f", "" }), signin.WorkloadIdentity, "tenant"},
+		{"device code without client id", with(func(s *signin.Config) { s.ClientID = "" }), signin.DeviceCode, "client id"},
 		{"unknown method", base, "password", "unknown --auth"},
-		{"auto is not a method", base, graph.AuthAuto, "unknown --auth"},
+		{"auto is not a method", base, signin.Auto, "unknown --auth"},
 	}
 	for _, tt := range tests {
-		cred, err := graph.NewCredential(tt.s, tt.method)
+		cred, err := signin.NewCredential(tt.s, tt.method)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: NewCredential(%q) = %v, %v; want an error mentioning %q", tt.name, tt.method, cred, err, tt.want)
 		}
 	}
-	if cred, err := graph.NewCredential(base, graph.AuthNone); cred != nil || err != nil {
+	if cred, err := signin.NewCredential(base, signin.None); cred != nil || err != nil {
 		t.Errorf("NewCredential(none) = %v, %v; want nil, nil", cred, err)
 	}
 }
@@ -1174,7 +1189,7 @@ func (f credFunc) Token(ctx context.Context, fresh bool) (string, error) { retur
 func TestTokensSerialised(t *testing.T) {
 	t.Parallel()
 	var inside, calls atomic.Int32
-	tokens := graph.NewTokens(credFunc(func(context.Context, bool) (string, error) {
+	tokens := signin.NewTokens(credFunc(func(context.Context, bool) (string, error) {
 		if n := inside.Add(1); n != 1 {
 			t.Errorf("credential entered with %d calls in it, want requests serialised", n-1)
 		}
@@ -1206,7 +1221,7 @@ func TestTokensRefresh(t *testing.T) {
 	t.Parallel()
 	var fresh int
 	failFresh := false
-	tokens := graph.NewTokens(credFunc(func(_ context.Context, f bool) (string, error) {
+	tokens := signin.NewTokens(credFunc(func(_ context.Context, f bool) (string, error) {
 		if f {
 			if failFresh {
 				return "", errors.New("no fresh token")
@@ -1241,12 +1256,56 @@ func TestTokensRefresh(t *testing.T) {
 	}
 }
 
+// TestClientRefreshesOnce sends through a Client signed in with Tokens:
+// three workers reporting the same refused token cause one refresh, and
+// the next envelope carries the new token.
+func TestClientRefreshesOnce(t *testing.T) {
+	t.Parallel()
+	var fresh atomic.Int32
+	tokens := signin.NewTokens(credFunc(func(_ context.Context, f bool) (string, error) {
+		if f {
+			fresh.Add(1)
+		}
+		return fmt.Sprintf("tok-%d", fresh.Load()), nil
+	}))
+	sent := make(chan string, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent <- r.Header.Get("Authorization")
+		io.WriteString(w, `{"responses":[]}`)
+	}))
+	t.Cleanup(srv.Close)
+	c := graph.NewClient(srv.Client(), srv.URL, tokens)
+	res, err := c.Batch(t.Context(), graph.V1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-sent
+	for range 3 {
+		if err := c.Reauthenticate(t.Context(), res.TokenGen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := fresh.Load(); n != 1 {
+		t.Errorf("%d forced refreshes for one refused token, want 1", n)
+	}
+	res2, err := c.Batch(t.Context(), graph.V1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-sent; got != "Bearer tok-1" {
+		t.Errorf("Authorization after the refresh = %q, want %q", got, "Bearer tok-1")
+	}
+	if res2.TokenGen == res.TokenGen {
+		t.Errorf("token generation did not change after a refresh")
+	}
+}
+
 // TestTokensDeadline checks that token requests are bounded even when the
 // caller's context is not, and keep a shorter deadline of the caller's.
 func TestTokensDeadline(t *testing.T) {
 	t.Parallel()
 	var deadlines []time.Duration
-	tokens := graph.NewTokens(credFunc(func(ctx context.Context, _ bool) (string, error) {
+	tokens := signin.NewTokens(credFunc(func(ctx context.Context, _ bool) (string, error) {
 		d, ok := ctx.Deadline()
 		if !ok {
 			deadlines = append(deadlines, -1)
@@ -1289,7 +1348,7 @@ func TestTokensReplacesTokenNearExpiry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		fresh := 0
-		tokens := graph.NewTokens(credFunc(func(_ context.Context, f bool) (string, error) {
+		tokens := signin.NewTokens(credFunc(func(_ context.Context, f bool) (string, error) {
 			if f {
 				fresh++
 				return replacement, nil
@@ -1319,20 +1378,20 @@ func TestParseTokenInfo(t *testing.T) {
 	tests := []struct {
 		name   string
 		token  string
-		want   graph.TokenInfo
+		want   signin.TokenInfo
 		wantOK bool
 	}{
-		{"app token", makeJWT(appClaims), graph.TokenInfo{AppID: "app", TenantID: "tenant", Roles: []string{"DeviceManagementConfiguration.ReadWrite.All", "User.Read.All"}, Issued: iat, Expires: exp}, true},
-		{"delegated token", makeJWT(map[string]any{"azp": "cli", "tid": "tenant", "scp": "DeviceManagementConfiguration.ReadWrite.All  openid profile"}), graph.TokenInfo{AppID: "cli", TenantID: "tenant", Scopes: []string{"DeviceManagementConfiguration.ReadWrite.All", "openid", "profile"}}, true},
-		{"padded base64url", padded, graph.TokenInfo{AppID: "app!"}, true},
-		{"not a JWT", "EwBwA8l6BAAUO9chh8cJscQLmU+LSWpbnr0vmwwAAQ", graph.TokenInfo{}, false},
-		{"two parts", "a.b", graph.TokenInfo{}, false},
-		{"garbage base64", "h.!!not*base64!!.s", graph.TokenInfo{}, false},
-		{"not JSON", "h." + base64.RawURLEncoding.EncodeToString([]byte("not json")) + ".s", graph.TokenInfo{}, false},
-		{"roles not a list", makeJWT(map[string]any{"roles": "Admin"}), graph.TokenInfo{}, false},
+		{"app token", makeJWT(appClaims), signin.TokenInfo{AppID: "app", TenantID: "tenant", Roles: []string{"DeviceManagementConfiguration.ReadWrite.All", "User.Read.All"}, Issued: iat, Expires: exp}, true},
+		{"delegated token", makeJWT(map[string]any{"azp": "cli", "tid": "tenant", "scp": "DeviceManagementConfiguration.ReadWrite.All  openid profile"}), signin.TokenInfo{AppID: "cli", TenantID: "tenant", Scopes: []string{"DeviceManagementConfiguration.ReadWrite.All", "openid", "profile"}}, true},
+		{"padded base64url", padded, signin.TokenInfo{AppID: "app!"}, true},
+		{"not a JWT", "EwBwA8l6BAAUO9chh8cJscQLmU+LSWpbnr0vmwwAAQ", signin.TokenInfo{}, false},
+		{"two parts", "a.b", signin.TokenInfo{}, false},
+		{"garbage base64", "h.!!not*base64!!.s", signin.TokenInfo{}, false},
+		{"not JSON", "h." + base64.RawURLEncoding.EncodeToString([]byte("not json")) + ".s", signin.TokenInfo{}, false},
+		{"roles not a list", makeJWT(map[string]any{"roles": "Admin"}), signin.TokenInfo{}, false},
 	}
 	for _, tt := range tests {
-		got, ok := graph.ParseTokenInfo(tt.token)
+		got, ok := signin.ParseTokenInfo(tt.token)
 		if ok != tt.wantOK {
 			t.Errorf("%s: ParseTokenInfo(%q) ok = %v, want %v", tt.name, tt.token, ok, tt.wantOK)
 		}
@@ -1344,11 +1403,11 @@ func TestParseTokenInfo(t *testing.T) {
 
 func TestHasPermission(t *testing.T) {
 	t.Parallel()
-	app := graph.TokenInfo{Roles: []string{"DeviceManagementConfiguration.ReadWrite.All"}}
-	user := graph.TokenInfo{Scopes: []string{"openid", "DeviceManagementConfiguration.ReadWrite.All"}}
+	app := signin.TokenInfo{Roles: []string{"DeviceManagementConfiguration.ReadWrite.All"}}
+	user := signin.TokenInfo{Scopes: []string{"openid", "DeviceManagementConfiguration.ReadWrite.All"}}
 	tests := []struct {
 		name string
-		info graph.TokenInfo
+		info signin.TokenInfo
 		perm string
 		want bool
 	}{
@@ -1356,8 +1415,8 @@ func TestHasPermission(t *testing.T) {
 		{"app role, other case", app, "devicemanagementconfiguration.readwrite.all", true},
 		{"delegated scope", user, graph.Permission, true},
 		{"delegated scope, other case", user, "DEVICEMANAGEMENTCONFIGURATION.READWRITE.ALL", true},
-		{"read-only is not enough", graph.TokenInfo{Roles: []string{"DeviceManagementConfiguration.Read.All"}}, graph.Permission, false},
-		{"no permissions", graph.TokenInfo{}, graph.Permission, false},
+		{"read-only is not enough", signin.TokenInfo{Roles: []string{"DeviceManagementConfiguration.Read.All"}}, graph.Permission, false},
+		{"no permissions", signin.TokenInfo{}, graph.Permission, false},
 		{"prefix only", app, "DeviceManagementConfiguration", false},
 	}
 	for _, tt := range tests {
