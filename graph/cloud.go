@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -69,5 +70,18 @@ func CheckRoot(s string) (string, error) {
 	if p := strings.TrimRight(u.Path, "/"); p != "" || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("%q must be scheme://host[:port] only, without a path (the API version is added by graphbatch)", s)
 	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return "", fmt.Errorf("%q is plain http to another machine: tokens and data would cross the network unencrypted; use https (http is accepted for loopback hosts only, such as an emulator on 127.0.0.1)", s)
+	}
 	return u.Scheme + "://" + u.Host, nil
+}
+
+// loopback reports whether host names this machine: localhost, or a
+// loopback address.
+func loopback(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

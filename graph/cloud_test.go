@@ -70,6 +70,14 @@ func TestCheckRoot(t *testing.T) {
 		{"https://graph.microsoft.com/", "https://graph.microsoft.com"},
 		{"https://127.0.0.1:8443", "https://127.0.0.1:8443"},
 		{"http://127.0.0.1:8080", "http://127.0.0.1:8080"}, // an emulator without TLS
+		{"http://127.8.9.10:8080", "http://127.8.9.10:8080"},
+		{"http://localhost:8080", "http://localhost:8080"},
+		{"http://[::1]:8080", "http://[::1]:8080"},
+		{"http://graph.microsoft.com", ""}, // a token in clear over the network (issue #10.7)
+		{"http://anyhost:8080", ""},
+		{"http://10.0.0.5", ""},
+		{"http://127.0.0.1.nip.io", ""},
+		{"http://localhost.evil.com", ""},
 		{"https://graph.microsoft.com/v1.0", ""},
 		{"https://graph.microsoft.com/v1.0/", ""},
 		{"https://login.microsoftonline.com/contoso", ""},

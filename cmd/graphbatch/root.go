@@ -37,6 +37,9 @@ func run(ctx context.Context, args []string, std streams) int {
 		err = &usageError{err} // cobra refused the command line: unknown command, bad arguments
 	}
 	code := exitCode(err)
+	if !started && cmd != nil && cmd.Name() == "update" {
+		writeRefusedSummary(args, std, err)
+	}
 	if code != exitRowsFailed && code != exitInterrupted { // those runs told their story already
 		fmt.Fprintf(std.Err, "graphbatch: %v\n", err)
 	}

@@ -32,7 +32,7 @@ type runSummary struct {
 	Retries         int64     `json:"retries"`   // items sent again
 	Throttled       int64     `json:"throttled"` // items answered 429
 	Faults          int64     `json:"faults"`    // items answered 5xx or lost
-	Status          string    `json:"status"`    // completed, rowsFailed, interrupted or fatal
+	Status          string    `json:"status"`    // completed, rowsFailed, interrupted, fatal or usage
 	ExitCode        int       `json:"exitCode"`  //
 	Error           string    `json:"error,omitempty"`
 	ResumeCommand   string    `json:"resumeCommand,omitempty"`
@@ -92,6 +92,8 @@ func newRunSummary(opts *updateOptions, sum batch.Summary, start time.Time, runE
 	case exitInterrupted:
 		s.Status = "interrupted"
 		s.ResumeCommand = resumeCommand(opts)
+	case exitUsage:
+		s.Status = "usage" // nothing was sent: fix the command line or the input
 	default:
 		s.Status = "fatal"
 		s.ResumeCommand = resumeCommand(opts) // once the cause is fixed
@@ -162,9 +164,7 @@ func resumeCommand(opts *updateOptions) string {
 		args = append(args, "--api-version", opts.APIVersion)
 	}
 	for i, a := range args {
-		if strings.ContainsAny(a, " \t'\"$") {
-			args[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
+		args[i] = shellWord(a)
 	}
 	return strings.Join(args, " ") + " [your other flags]"
 }
@@ -175,4 +175,33 @@ func plural(n int64, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// writeRefusedSummary writes --summary for an update command line that
+// cobra refused before the command ran (a bad flag), so that an earlier
+// run's summary does not stay in place. The flags were not parsed, so
+// --summary and --in are found in args as written.
+func writeRefusedSummary(args []string, std streams, err error) {
+	opts := &updateOptions{Summary: flagValue(args, "summary"), In: flagValue(args, "in"), Out: flagValue(args, "out")}
+	if opts.Summary == "" || opts.checkFiles(std) != nil {
+		return
+	}
+	_ = opts.writeSummary(batch.Summary{}, time.Now(), err)
+}
+
+// flagValue returns the value args give the flag --name, in either form
+// (--name V or --name=V), or "".
+func flagValue(args []string, name string) string {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+			return v
+		}
+		if a == "--"+name && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,7 @@ type updateOptions struct {
 	Limit       int
 	Rate        string
 	MaxAttempts int
+	MaxFailures int
 	NoThrottle  bool
 	Rows        string
 	Progress    string
@@ -108,6 +110,7 @@ func newUpdateCmd(std streams) *cobra.Command {
 	f.IntVar(&opts.Limit, "limit", 0, "process only the first `N` data rows (a pilot run)")
 	f.StringVar(&opts.Rate, "rate", "", "ceiling on PATCHes sent, `N/DURATION` such as 100/20s or 5/s (default: the resource's documented Intune write limit, 100/20s)")
 	f.IntVar(&opts.MaxAttempts, "max-attempts", batch.DefaultMaxAttempts, "sends of a row before a 5xx or a lost answer makes it failed; 429s do not count")
+	f.IntVar(&opts.MaxFailures, "max-failures", 100, "stop when `N` rows in a row fail with the same permanent error (a route or permission the tenant refuses); 0 never stops")
 	f.StringVar(&opts.Rows, "rows", "", "process only data rows `A-B` of the file (1-based, both included; A- runs to the end)")
 	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), always (a bar) or never")
 	f.DurationVar(&opts.Interval, "progress-interval", 10*time.Second, "how often progress is logged when not shown as a bar")
@@ -143,6 +146,8 @@ func (o *updateOptions) check() error {
 		return usagef("--resume and --overwrite cannot be used together: --resume continues the results file, --overwrite starts it over")
 	case o.MaxAttempts < 1:
 		return usagef("--max-attempts must be at least 1, not %d", o.MaxAttempts)
+	case o.MaxFailures < 0:
+		return usagef("--max-failures must not be negative (0 never stops)")
 	case o.NoThrottle && !o.Emulator:
 		return usagef("--emulator-no-throttle needs --emulator")
 	case o.Emulator && o.SignIn.GraphEndpoint != "":
@@ -160,17 +165,57 @@ func (o *updateOptions) check() error {
 	if _, err := o.SignIn.cloud(); err != nil {
 		return err
 	}
-	if o.Out == "" {
-		base := o.In
-		if ext := filepath.Ext(base); strings.EqualFold(ext, ".csv") { // FIX.CSV as Windows names it
-			base = strings.TrimSuffix(base, ext)
-		}
-		o.Out = base + ".results.csv"
-	}
+	o.defaultOut()
 	return nil
 }
 
-func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
+// defaultOut sets --out to the input path with .results.csv for .csv.
+func (o *updateOptions) defaultOut() {
+	if o.Out != "" || o.In == "" || o.In == "-" {
+		return
+	}
+	base := o.In
+	if ext := filepath.Ext(base); strings.EqualFold(ext, ".csv") { // FIX.CSV as Windows names it
+		base = strings.TrimSuffix(base, ext)
+	}
+	o.Out = base + ".results.csv"
+}
+
+// checkFiles refuses, before anything is opened for writing, a command
+// line that names one file twice.
+func (o *updateOptions) checkFiles(std streams) error {
+	o.defaultOut()
+	return distinctFiles(std.In,
+		namedFile{"--in", o.In},
+		namedFile{"--out", o.Out},
+		namedFile{"--summary", o.Summary},
+	)
+}
+
+// writeSummary writes --summary, if asked, for a run that ended with err.
+func (o *updateOptions) writeSummary(sum batch.Summary, start time.Time, err error) error {
+	if o.Summary == "" {
+		return nil
+	}
+	if sum.Duration == 0 {
+		sum.Duration = time.Since(start)
+	}
+	return newRunSummary(o, sum, start, err).write(o.Summary)
+}
+
+func runUpdate(ctx context.Context, opts *updateOptions, std streams) (err error) {
+	start := time.Now()
+	var sum batch.Summary
+	if err := opts.checkFiles(std); err != nil {
+		return err // the summary might be the input: write nothing
+	}
+	defer func() {
+		// Whatever the exit, so that a failed start never leaves an
+		// earlier run's summary in place (CONTRACT §10).
+		if werr := opts.writeSummary(sum, start, err); werr != nil && err == nil {
+			err = werr
+		}
+	}()
 	stopProfiles, err := startProfiles(opts.CPUProfile, opts.MemProfile)
 	if err != nil {
 		return err
@@ -241,6 +286,7 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 		Limit:       opts.Limit,
 		Rows:        rowRange,
 		MaxAttempts: opts.MaxAttempts,
+		MaxFailures: opts.MaxFailures,
 		DryRun:      opts.DryRun,
 		Pacer:       batch.NewPacer(rate),
 		Stats:       new(batch.Stats),
@@ -249,7 +295,6 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 		Stop:        ctx.Done(),
 	}
 	log.Debug().Str("resource", res.Name).Str("apiVersion", string(v)).Str("in", opts.In).Str("out", opts.Out).Stringer("rate", rate).Msg("starting")
-	start := time.Now()
 	prog := newProgress(cfg.Stats, cfg.Pacer, opts.DryRun)
 	counting, stopCounting := context.WithCancel(ctx)
 	defer stopCounting()
@@ -257,18 +302,13 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 	stopProgress := opts.showProgress(prog, std, logs, log)
 	hard, cancelHard := hardContext(ctx, std.Abort)
 	defer cancelHard()
-	sum, runErr := batch.Run(hard, rows, journal, send, cfg)
+	var runErr error
+	sum, runErr = batch.Run(hard, rows, journal, send, cfg)
 	stopProgress()
 	if err := journal.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
-	summary := newRunSummary(opts, sum, start, runErr)
-	summary.print(std.Err)
-	if opts.Summary != "" {
-		if err := summary.write(opts.Summary); err != nil && runErr == nil {
-			runErr = err
-		}
-	}
+	newRunSummary(opts, sum, start, runErr).print(std.Err)
 	if runErr != nil {
 		return runErr
 	}
@@ -446,6 +486,10 @@ func openInput(path string, stdin io.Reader) (io.ReadCloser, error) {
 	return os.Open(path)
 }
 
+// logLevels are the --log-level values: zerolog's others (fatal, panic,
+// disabled, numbers) would hide the warnings a run must show.
+var logLevels = []string{"trace", "debug", "info", "warn", "error"}
+
 // logOptions are the logging flags shared by every command.
 type logOptions struct {
 	Format string
@@ -454,15 +498,15 @@ type logOptions struct {
 
 func (l *logOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&l.Format, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), json or console")
-	cmd.Flags().StringVar(&l.Level, "log-level", "info", "log level: debug, info, warn or error")
+	cmd.Flags().StringVar(&l.Level, "log-level", "info", "log level: "+strings.Join(logLevels, ", "))
 }
 
 // logger returns the zerolog logger the flags ask for, writing to w
 // (stderr, or above a progress bar).
 func (l *logOptions) logger(std streams, w io.Writer) (zerolog.Logger, error) {
 	level, err := zerolog.ParseLevel(l.Level)
-	if err != nil || l.Level == "" {
-		return zerolog.Logger{}, usagef("--log-level must be debug, info, warn or error, not %q", l.Level)
+	if err != nil || !slices.Contains(logLevels, l.Level) {
+		return zerolog.Logger{}, usagef("--log-level must be one of %s, not %q", strings.Join(logLevels, ", "), l.Level)
 	}
 	switch {
 	case l.Format == "json", l.Format == "auto" && !std.ErrIsTerminal:
