@@ -9,6 +9,9 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 )
 
 // The built-in v1.0 model is generated from Graph's official CSDL
@@ -64,8 +67,8 @@ func loadBuiltin(source string, partial bool, load func() (*Model, error)) (*Mod
 }
 
 // LoadModel reads the metadata in the file at path: a CSDL document such
-// as a saved $metadata, or the compact form of MarshalBinary; either may
-// be gzipped.
+// as a saved $metadata (UTF-8, or UTF-16 with a byte order mark), or the
+// compact form of MarshalBinary; either may be gzipped.
 func LoadModel(path string) (*Model, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -80,7 +83,8 @@ func LoadModel(path string) (*Model, error) {
 	return m, nil
 }
 
-// readModel reads a CSDL document or a compact model, plain or gzipped.
+// readModel reads a CSDL document (UTF-8, or UTF-16 with a byte order
+// mark) or a compact model, plain or gzipped.
 func readModel(r io.Reader) (*Model, error) {
 	br := bufio.NewReader(r)
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
@@ -89,6 +93,11 @@ func readModel(r io.Reader) (*Model, error) {
 			return nil, err
 		}
 		br = bufio.NewReader(zr)
+	}
+	if bom, _ := br.Peek(2); bytes.Equal(bom, []byte{0xff, 0xfe}) || bytes.Equal(bom, []byte{0xfe, 0xff}) {
+		// UTF-16, as Windows PowerShell 5.1 writes text with ">".
+		dec := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
+		br = bufio.NewReader(transform.NewReader(br, dec))
 	}
 	if magic, _ := br.Peek(len(compactMagic)); isCompact(magic) {
 		data, err := io.ReadAll(br)

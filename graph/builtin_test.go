@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/graphbatch/graphbatch/graph"
@@ -283,6 +284,9 @@ func TestLoadModel(t *testing.T) {
 		"csdl.gz":       gzipped(t, []byte(testCSDL)),
 		"compact":       compact,
 		"compact.gz":    gzipped(t, compact),
+		"utf8-bom.csdl": append([]byte("\ufeff"), testCSDL...),
+		"utf16le.csdl":  utf16Text(strings.Replace(testCSDL, `encoding="utf-8"`, `encoding="utf-16"`, 1), false),
+		"utf16be.csdl":  utf16Text(testCSDL, true),
 		"truncated.gz":  gzipped(t, compact)[:100],
 		"not-csdl.html": []byte("<html></html>"),
 	}
@@ -312,6 +316,19 @@ func TestLoadModel(t *testing.T) {
 	if _, err := graph.LoadModel(filepath.Join(dir, "absent")); err == nil {
 		t.Errorf("LoadModel(absent) = nil error, want one")
 	}
+}
+
+// utf16Text encodes s as UTF-16 with a byte order mark.
+func utf16Text(s string, bigEndian bool) []byte {
+	var b []byte
+	for _, u := range utf16.Encode([]rune("\ufeff" + s)) {
+		if bigEndian {
+			b = append(b, byte(u>>8), byte(u))
+		} else {
+			b = append(b, byte(u), byte(u>>8))
+		}
+	}
+	return b
 }
 
 func gzipped(t *testing.T, data []byte) []byte {

@@ -21,7 +21,9 @@ import (
 // still loads. Resolve reports such types when a path needs them.
 func ParseCSDL(r io.Reader) (*Model, error) {
 	p := &csdlParser{aliases: map[string]string{}}
-	if err := p.run(xml.NewDecoder(r)); err != nil {
+	d := xml.NewDecoder(r)
+	d.CharsetReader = utf16Declared
+	if err := p.run(d); err != nil {
 		return nil, fmt.Errorf("csdl: %w", err)
 	}
 	m, err := p.build()
@@ -29,6 +31,16 @@ func ParseCSDL(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("csdl: %w", err)
 	}
 	return m, nil
+}
+
+// utf16Declared lets a document that declares encoding="utf-16" through:
+// the decoder reads UTF-8 only, so if it could read the declaration, the
+// text was transcoded already (as LoadModel does).
+func utf16Declared(label string, r io.Reader) (io.Reader, error) {
+	if strings.EqualFold(label, "utf-16") {
+		return r, nil
+	}
+	return nil, fmt.Errorf("unsupported encoding %q (save the file as UTF-8)", label)
 }
 
 // The annotation terms that make a property read-only.

@@ -9,7 +9,8 @@ import (
 // Model is Graph's metadata for one API version: its types and its entity
 // container, as read from a CSDL document (ParseCSDL, LoadModel) or built
 // into the binary (BuiltinModel). A Model is never changed after it is
-// returned, so it is safe for concurrent use.
+// returned, so it is safe for concurrent use; callers must not change it,
+// nor the types, properties and slices it hands out.
 type Model struct {
 	// Source says where the metadata came from, for messages: a file
 	// path, or a description of the built-in copy.
@@ -53,14 +54,14 @@ func (k Kind) String() string {
 // DataType is one type of the metadata: an Edm primitive, an enum, a
 // complex type or an entity type.
 type DataType struct {
-	Name     string   // qualified, e.g. "Edm.String", "microsoft.graph.user"
-	Kind     Kind     // what the type is
-	Members  []string // enum members in declaration order, Graph's spelling
-	Flags    bool     // an enum whose values combine members ("a,b")
-	Base     *DataType
-	Abstract bool
-	Open     bool     // accepts dynamic properties beyond those declared
-	Key      []string // entity key property names, inherited from Base if not declared
+	Name     string    // qualified, e.g. "Edm.String", "microsoft.graph.user"
+	Kind     Kind      // what the type is
+	Members  []string  // enum members in declaration order, Graph's spelling
+	Flags    bool      // an enum whose values combine members ("a,b")
+	Base     *DataType // the complex or entity type this one derives from; nil if none
+	Abstract bool      // no instance has exactly this type: it has one of Derived
+	Open     bool      // accepts dynamic properties beyond those declared
+	Key      []string  // entity key property names, inherited from Base if not declared
 
 	Properties []*Prop     // structural properties declared on this type (not inherited)
 	Navigation []*NavProp  // navigation properties declared on this type
@@ -85,16 +86,16 @@ type Prop struct {
 // NavProp is a navigation property: a link from an entity to one or many
 // entities.
 type NavProp struct {
-	Name           string
+	Name           string    // Graph's spelling
 	Type           *DataType // the target entity type, or the item type of a collection
-	Collection     bool
-	ContainsTarget bool // the targets are contained in (addressed under) the source entity
+	Collection     bool      // declared as Collection(Type): a key may follow it in a path
+	ContainsTarget bool      // the targets are contained in (addressed under) the source entity
 }
 
 // Root is a child of the entity container, where every path starts: an
 // entity set (Collection) or a singleton.
 type Root struct {
-	Name       string
+	Name       string    // Graph's spelling, the first segment of a path
 	Type       *DataType // the entity type of the set's members, or of the singleton
 	Collection bool      // an entity set; false for a singleton
 }
@@ -188,7 +189,7 @@ func (t *DataType) AllProperties() []*Prop {
 // base type, matched case-insensitively (an exact match first); nil if
 // there is none.
 func (t *DataType) Prop(name string) *Prop {
-	return lookupFold(t.AllProperties(), name, func(p *Prop) string { return p.Name })
+	return lookupChain(t, name, func(b *DataType) []*Prop { return b.Properties }, func(p *Prop) string { return p.Name })
 }
 
 // AllNavigation returns the navigation properties of t and its base types,
@@ -205,7 +206,7 @@ func (t *DataType) AllNavigation() []*NavProp {
 // base type, matched case-insensitively (an exact match first); nil if
 // there is none.
 func (t *DataType) NavProp(name string) *NavProp {
-	return lookupFold(t.AllNavigation(), name, func(n *NavProp) string { return n.Name })
+	return lookupChain(t, name, func(b *DataType) []*NavProp { return b.Navigation }, func(n *NavProp) string { return n.Name })
 }
 
 // AllDerived returns every type derived from t, directly or not: each
@@ -251,6 +252,25 @@ func lookupFold[T any](items []T, name string, nameOf func(T) string) T {
 		}
 		if !found && strings.EqualFold(n, name) {
 			fold, found = it, true
+		}
+	}
+	return fold
+}
+
+// lookupChain is lookupFold over the members of t and its base types, t's
+// first, so that a redeclared member hides the base's.
+func lookupChain[T any](t *DataType, name string, members func(*DataType) []T, nameOf func(T) string) T {
+	var fold T
+	found := false
+	for b := t; b != nil; b = b.Base {
+		for _, it := range members(b) {
+			n := nameOf(it)
+			if n == name {
+				return it
+			}
+			if !found && strings.EqualFold(n, name) {
+				fold, found = it, true
+			}
 		}
 	}
 	return fold
