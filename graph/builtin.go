@@ -36,7 +36,7 @@ const (
 	betaSource = "built-in beta metadata (the seed entities only)"
 )
 
-var builtin = map[Version]func() (*Model, error){
+var builtinModels = map[Version]func() (*Model, error){
 	V1: sync.OnceValues(func() (*Model, error) {
 		return loadBuiltin(v1Source, false, func() (*Model, error) { return readCompact(bytes.NewReader(v1Compact)) })
 	}),
@@ -50,7 +50,7 @@ var builtin = map[Version]func() (*Model, error){
 // Partial). It is loaded on first use and shared afterwards; callers must
 // not change it.
 func BuiltinModel(v Version) (*Model, error) {
-	load := builtin[v]
+	load := builtinModels[v]
 	if load == nil {
 		return nil, fmt.Errorf("no built-in metadata for API version %q", v)
 	}

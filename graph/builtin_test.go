@@ -17,7 +17,7 @@ import (
 	"github.com/graphbatch/graphbatch/graph"
 )
 
-func builtin(t testing.TB, v graph.Version) *graph.Model {
+func mustBuiltin(t testing.TB, v graph.Version) *graph.Model {
 	t.Helper()
 	m, err := graph.BuiltinModel(v)
 	if err != nil {
@@ -80,7 +80,7 @@ func TestBuiltinTargets(t *testing.T) {
 		{graph.Beta, userStatuses, "", "microsoft.graph.deviceComplianceUserStatus", []string{"policyId", "id"}, userStatus},
 	}
 	for _, tt := range tests {
-		target, err := builtin(t, tt.v).Resolve(tt.template)
+		target, err := mustBuiltin(t, tt.v).Resolve(tt.template)
 		if err != nil {
 			t.Errorf("%s Resolve(%q): %v", tt.v, tt.template, err)
 			continue
@@ -106,7 +106,7 @@ func TestBuiltinTargets(t *testing.T) {
 
 func TestV1Properties(t *testing.T) {
 	t.Parallel()
-	m := builtin(t, graph.V1)
+	m := mustBuiltin(t, graph.V1)
 	tests := []struct {
 		typ, prop    string
 		wantType     string
@@ -153,7 +153,7 @@ func TestV1Properties(t *testing.T) {
 // members, 4 of which are navigation properties.
 func TestV1Facts(t *testing.T) {
 	t.Parallel()
-	m := builtin(t, graph.V1)
+	m := mustBuiltin(t, graph.V1)
 	readOnly, props := 0, 0
 	for _, typ := range m.Types() {
 		for _, p := range typ.Properties {
@@ -180,7 +180,7 @@ func TestV1Facts(t *testing.T) {
 
 func TestV1CompliancePolicies(t *testing.T) {
 	t.Parallel()
-	target, err := builtin(t, graph.V1).Resolve("/deviceManagement/deviceCompliancePolicies/{id}")
+	target, err := mustBuiltin(t, graph.V1).Resolve("/deviceManagement/deviceCompliancePolicies/{id}")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,13 +188,13 @@ func TestV1CompliancePolicies(t *testing.T) {
 	if !policy.Abstract || policy.Kind != graph.KindEntity {
 		t.Errorf("deviceCompliancePolicy Abstract, Kind = %v, %v; want true, entity", policy.Abstract, policy.Kind)
 	}
-	derived := names(policy.AllDerived())
+	derived := typeNames(policy.AllDerived())
 	for _, want := range []string{"microsoft.graph.windows10CompliancePolicy", "microsoft.graph.iosCompliancePolicy", "microsoft.graph.androidCompliancePolicy"} {
 		if !slices.Contains(derived, want) {
 			t.Errorf("deviceCompliancePolicy.AllDerived() = %q, want it to include %s", derived, want)
 		}
 	}
-	win10 := builtin(t, graph.V1).Type("graph.windows10CompliancePolicy")
+	win10 := mustBuiltin(t, graph.V1).Type("graph.windows10CompliancePolicy")
 	if !win10.IsA(policy) || win10.Prop("passwordRequired") == nil || win10.Prop("displayName") == nil {
 		t.Errorf("windows10CompliancePolicy lacks its own or its base's properties")
 	}
@@ -202,7 +202,7 @@ func TestV1CompliancePolicies(t *testing.T) {
 
 func TestBuiltinBeta(t *testing.T) {
 	t.Parallel()
-	m := builtin(t, graph.Beta)
+	m := mustBuiltin(t, graph.Beta)
 	if !m.Partial {
 		t.Errorf("beta's built-in model is not Partial")
 	}
@@ -252,8 +252,8 @@ func gunzipFile(t *testing.T, path string) []byte {
 	return data
 }
 
-// describe writes out everything a model holds, to compare two models.
-func describe(m *graph.Model) string {
+// describeModel writes out everything a model holds, to compare two models.
+func describeModel(m *graph.Model) string {
 	var b strings.Builder
 	for _, t := range m.Types() {
 		fmt.Fprintf(&b, "%s %+v\n", t.Name, factsOf(t))
@@ -281,13 +281,13 @@ func TestLoadModel(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string][]byte{
 		"plain.csdl":    []byte(testCSDL),
-		"csdl.gz":       gzipped(t, []byte(testCSDL)),
+		"csdl.gz":       gzipBytes(t, []byte(testCSDL)),
 		"compact":       compact,
-		"compact.gz":    gzipped(t, compact),
+		"compact.gz":    gzipBytes(t, compact),
 		"utf8-bom.csdl": append([]byte("\ufeff"), testCSDL...),
 		"utf16le.csdl":  utf16Text(strings.Replace(testCSDL, `encoding="utf-8"`, `encoding="utf-16"`, 1), false),
 		"utf16be.csdl":  utf16Text(testCSDL, true),
-		"truncated.gz":  gzipped(t, compact)[:100],
+		"truncated.gz":  gzipBytes(t, compact)[:100],
 		"not-csdl.html": []byte("<html></html>"),
 	}
 	for name, data := range files {
@@ -306,7 +306,7 @@ func TestLoadModel(t *testing.T) {
 			t.Errorf("LoadModel(%s): %v", name, err)
 			continue
 		}
-		if diff := cmp.Diff(describe(m), describe(got)); diff != "" {
+		if diff := cmp.Diff(describeModel(m), describeModel(got)); diff != "" {
 			t.Errorf("LoadModel(%s) mismatch (-want +got):\n%s", name, diff)
 		}
 		if got.Source != path || got.Type("a.person") == nil {
@@ -331,7 +331,7 @@ func utf16Text(s string, bigEndian bool) []byte {
 	return b
 }
 
-func gzipped(t *testing.T, data []byte) []byte {
+func gzipBytes(t *testing.T, data []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -349,7 +349,7 @@ func gzipped(t *testing.T, data []byte) []byte {
 // error, not a panic.
 func TestCompactRoundTrip(t *testing.T) {
 	t.Parallel()
-	v1 := builtin(t, graph.V1)
+	v1 := mustBuiltin(t, graph.V1)
 	data, err := v1.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -362,7 +362,7 @@ func TestCompactRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if describe(v1) != describe(again) {
+	if describeModel(v1) != describeModel(again) {
 		t.Errorf("the v1.0 model changed on its way through MarshalBinary and LoadModel")
 	}
 	small, _ := parseTest(t).MarshalBinary()

@@ -130,14 +130,14 @@ type typeFacts struct {
 }
 
 func factsOf(t *graph.DataType) typeFacts {
-	f := typeFacts{Kind: t.Kind, Abstract: t.Abstract, Open: t.Open, Flags: t.Flags, Key: t.Key, Members: t.Members, Derived: names(t.Derived)}
+	f := typeFacts{Kind: t.Kind, Abstract: t.Abstract, Open: t.Open, Flags: t.Flags, Key: t.Key, Members: t.Members, Derived: typeNames(t.Derived)}
 	if t.Base != nil {
 		f.Base = t.Base.Name
 	}
 	return f
 }
 
-func names(ts []*graph.DataType) []string {
+func typeNames(ts []*graph.DataType) []string {
 	var ns []string
 	for _, t := range ts {
 		ns = append(ns, t.Name)
@@ -305,7 +305,7 @@ func TestDerived(t *testing.T) {
 	m := parseTest(t)
 	entity, person, employee := m.Type("a.entity"), m.Type("a.person"), m.Type("a.employee")
 	want := []string{"test.a.person", "test.a.employee", "test.a.manager", "test.b.person"}
-	if diff := cmp.Diff(want, names(entity.AllDerived())); diff != "" {
+	if diff := cmp.Diff(want, typeNames(entity.AllDerived())); diff != "" {
 		t.Errorf("entity.AllDerived() mismatch (-want +got):\n%s", diff)
 	}
 	tests := []struct {

@@ -40,7 +40,7 @@ func TestResolveTemplates(t *testing.T) {
 
 func TestResolveErrors(t *testing.T) {
 	t.Parallel()
-	v1 := builtin(t, graph.V1)
+	v1 := mustBuiltin(t, graph.V1)
 	small := parseTest(t)
 	tests := []struct {
 		m           *graph.Model
@@ -129,7 +129,7 @@ func TestResolveUndefinedType(t *testing.T) {
 
 func TestTargetPath(t *testing.T) {
 	t.Parallel()
-	target, err := builtin(t, graph.V1).Resolve("/deviceManagement/deviceCompliancePolicies/{policyId}/deviceStatuses/{id}")
+	target, err := mustBuiltin(t, graph.V1).Resolve("/deviceManagement/deviceCompliancePolicies/{policyId}/deviceStatuses/{id}")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestTargetPath(t *testing.T) {
 			t.Errorf("CollectionPath(%q) = %s, want %s", tt.keys[:1], got, tt.wantColl)
 		}
 	}
-	users, err := builtin(t, graph.V1).Resolve("/users/{id}")
+	users, err := mustBuiltin(t, graph.V1).Resolve("/users/{id}")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestTargetPath(t *testing.T) {
 
 // BenchmarkResolve measures resolving the longest seed template.
 func BenchmarkResolve(b *testing.B) {
-	m := builtin(b, graph.V1)
+	m := mustBuiltin(b, graph.V1)
 	for b.Loop() {
 		if _, err := m.Resolve(deviceStatuses); err != nil {
 			b.Fatal(err)
