@@ -80,10 +80,11 @@ var guid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 
 func testRequests(t *testing.T) []Request {
 	t.Helper()
-	s := mustSchema(t, "device-statuses", V1)
+	target := mustTarget(t, "device-statuses", V1)
+	row := target.NewRow("")
 	var reqs []Request
 	for i, key := range []string{"d1", "d/2", "d?3#"} {
-		p, err := s.NewPatch("policy 1", key, row(t, s, map[string]string{"status": "compliant", "userName": "Ada \"A\""}))
+		p, err := row.NewPatch(fields(t, target, map[string]string{"policyId": "policy 1", "id": key, "status": "compliant", "userName": "Ada \"A\""}))
 		if err != nil {
 			t.Fatal(err)
 		}

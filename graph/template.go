@@ -10,6 +10,8 @@ import (
 // Target is a path template resolved against a Model: where rows go and
 // what they may set.
 type Target struct {
+	Alias    string    // the alias it was opened by, or ""
+	Version  Version   // the API version of Model
 	Template string    // normalised: the metadata's spelling, e.g. "/users/{id}"
 	Model    *Model    // the model it was resolved against
 	Keys     []string  // placeholder names in template order: the key columns

@@ -1,0 +1,281 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// TypeColumn is the column that selects a derived type for a row; its
+// value is sent as the body's @odata.type (CONTRACT §7).
+const TypeColumn = "@odata.type"
+
+// DefaultNullToken is the cell that sends JSON null (--null-token).
+const DefaultNullToken = "#null"
+
+// MaxKeyBytes is the longest key Graph accepts in a URL segment.
+const MaxKeyBytes = 1024
+
+// Patch is one validated row: where its PATCH goes and what it sets.
+type Patch struct {
+	URL  string // path relative to {root}/{version}, keys escaped
+	Body []byte // a JSON object with one member per non-empty cell
+}
+
+// ValueError says which column of a row holds a value Graph would refuse.
+type ValueError struct {
+	Column string
+	Value  string
+	Err    error
+}
+
+func (e *ValueError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("column %s %v", e.Column, e.Err)
+	}
+	return fmt.Sprintf("column %s: %s %v", e.Column, Quote(e.Value), e.Err)
+}
+
+func (e *ValueError) Unwrap() error { return e.Err }
+
+// Quote returns s quoted for a message, with escapes for anything not
+// printable, and cut to a length a person reads: a cell can hold a
+// megabyte.
+func Quote(s string) string {
+	i := 0
+	for n := 0; n < 64 && i < len(s); n++ {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	if i < len(s) {
+		return strconv.Quote(s[:i]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// ErrNoProperty is returned for a row whose property cells are all empty:
+// an empty cell means "leave alone", so such a row would change nothing.
+var ErrNoProperty = errors.New("no property to set: every property column is empty")
+
+// errDotKey is why "." and ".." are refused. Like CheckKey's other errors
+// it does not repeat the key: ValueError shows it before the reason.
+var errDotKey = errors.New("is not a valid key: a path segment of dots would change which URL is called")
+
+// CheckKey reports why s cannot be used as a key segment, or nil.
+// Escaping already keeps "/", "?" and "#" inside the segment; "." and ".."
+// are refused because servers and proxies resolve them as relative segments.
+func CheckKey(s string) error {
+	switch {
+	case s == "":
+		return errors.New("is empty")
+	case s == "." || s == "..":
+		return errDotKey
+	case len(s) > MaxKeyBytes:
+		return fmt.Errorf("has %d bytes; Graph takes keys of at most %d", len(s), MaxKeyBytes)
+	case !utf8.ValidString(s):
+		return errors.New("is not valid UTF-8 (save the file as CSV UTF-8)")
+	}
+	for i := 0; i < len(s); i++ { // control characters are ASCII: bytes suffice
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return fmt.Errorf("contains a control character (%U at byte %d)", c, i)
+		}
+	}
+	return nil
+}
+
+// Columns returns every column a CSV for t may have: the key columns,
+// then @odata.type if the target's type has derived types, then every
+// property a PATCH can set on the type or on one derived from it, in the
+// metadata's order.
+func (t *Target) Columns() []string {
+	cols := slices.Clone(t.Keys)
+	if len(t.Type.AllDerived()) > 0 {
+		cols = append(cols, TypeColumn)
+	}
+	for _, p := range t.Settable() {
+		cols = append(cols, p.Name)
+	}
+	return cols
+}
+
+// Settable returns the properties a PATCH can set on t's type or a type
+// derived from it, each name once, in the metadata's order: the type's
+// own (inherited first), then those the derived types add.
+func (t *Target) Settable() []*Prop {
+	var props []*Prop
+	seen := make(map[string]bool)
+	keys := make(map[string]bool)
+	for _, k := range t.Type.Key {
+		keys[strings.ToLower(k)] = true
+	}
+	for _, typ := range append([]*DataType{t.Type}, t.Type.AllDerived()...) {
+		for _, p := range typ.AllProperties() {
+			name := strings.ToLower(p.Name)
+			if !seen[name] && !keys[name] && p.Settable() && !isPlaceholder(t, p.Name) {
+				seen[name] = true
+				props = append(props, p)
+			}
+		}
+	}
+	return props
+}
+
+func isPlaceholder(t *Target, name string) bool {
+	return slices.ContainsFunc(t.Keys, func(k string) bool { return strings.EqualFold(k, name) })
+}
+
+// Row turns CSV rows for t into PATCHes. Its column layout is fixed by
+// NewRow; it is not safe for concurrent use.
+type Row struct {
+	t      *Target
+	null   string
+	names  []string // the property columns, after the keys (and the type column)
+	typed  bool     // the columns include TypeColumn
+	lookup map[*DataType]map[string]*Prop
+}
+
+// NewRow returns a Row for rows whose fields follow t.Columns(). null is
+// the cell that sends JSON null ("" for DefaultNullToken).
+func (t *Target) NewRow(null string) *Row {
+	if null == "" {
+		null = DefaultNullToken
+	}
+	cols := t.Columns()[len(t.Keys):]
+	typed := len(cols) > 0 && cols[0] == TypeColumn
+	if typed {
+		cols = cols[1:]
+	}
+	return &Row{t: t, null: null, names: cols, typed: typed, lookup: make(map[*DataType]map[string]*Prop)}
+}
+
+// NewPatch validates one row and turns it into a Patch. fields holds one
+// cell per column of t.Columns(), "" for "leave alone". The error is a
+// *ValueError naming the first bad column, or ErrNoProperty.
+func (r *Row) NewPatch(fields []string) (Patch, error) {
+	t := r.t
+	keys := fields[:len(t.Keys)]
+	trimmed := make([]string, len(keys))
+	for i, k := range keys {
+		trimmed[i] = strings.TrimSpace(k) // spreadsheets pad cells; ids never start or end with a space
+		if err := CheckKey(trimmed[i]); err != nil {
+			return Patch{}, &ValueError{Column: t.Keys[i], Value: k, Err: err}
+		}
+	}
+	body, err := r.Body(fields[len(t.Keys):])
+	if err != nil {
+		return Patch{}, err
+	}
+	return Patch{URL: t.Path(trimmed), Body: body}, nil
+}
+
+// Body returns the JSON PATCH body for the cells after the keys.
+func (r *Row) Body(cells []string) ([]byte, error) {
+	typ, typeName := r.t.Type, ""
+	if r.typed {
+		if cell := strings.TrimSpace(cells[0]); cell != "" {
+			if typ = derivedType(r.t.Type, cell); typ == nil {
+				return nil, &ValueError{Column: TypeColumn, Value: cell, Err: fmt.Errorf("is not %s or a type derived from it (%s)", r.t.Type.ShortName(), typeNames(r.t.Type))}
+			}
+			typeName = "#" + typ.Name
+		}
+		cells = cells[1:]
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	if typeName != "" {
+		b.WriteString(`"@odata.type":`)
+		b.Write(mustMarshal(typeName))
+	}
+	set := 0
+	for i, cell := range cells {
+		if cell == "" {
+			continue
+		}
+		p := r.prop(typ, r.names[i])
+		if p == nil {
+			return nil, &ValueError{Column: r.names[i], Err: r.missing(typ, r.names[i])}
+		}
+		value, err := r.value(p, cell)
+		if err != nil {
+			return nil, &ValueError{Column: p.Name, Value: cell, Err: err}
+		}
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		b.Write(mustMarshal(p.Name))
+		b.WriteByte(':')
+		b.Write(value)
+		set++
+	}
+	if set == 0 {
+		return nil, ErrNoProperty
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// value returns the JSON value of a non-empty cell for p.
+func (r *Row) value(p *Prop, cell string) (json.RawMessage, error) {
+	if cell == r.null {
+		if !p.Nullable {
+			return nil, fmt.Errorf("is %s, but %s cannot be null", r.null, p.Name)
+		}
+		return json.RawMessage("null"), nil
+	}
+	return p.Encode(cell)
+}
+
+// prop returns typ's settable property name, or nil.
+func (r *Row) prop(typ *DataType, name string) *Prop {
+	props := r.lookup[typ]
+	if props == nil {
+		props = make(map[string]*Prop)
+		for _, p := range typ.AllProperties() {
+			if p.Settable() {
+				props[strings.ToLower(p.Name)] = p
+			}
+		}
+		r.lookup[typ] = props
+	}
+	return props[strings.ToLower(name)]
+}
+
+// missing says why typ has no settable property name.
+func (r *Row) missing(typ *DataType, name string) error {
+	var has []string
+	for _, d := range r.t.Type.AllDerived() {
+		if r.prop(d, name) != nil {
+			has = append(has, d.ShortName())
+		}
+	}
+	switch {
+	case len(has) == 0:
+		return fmt.Errorf("cannot be set on %s", typ.ShortName())
+	case r.typed:
+		return fmt.Errorf("is not a property of %s; it belongs to %s: set @odata.type to one of them", typ.ShortName(), strings.Join(has, ", "))
+	}
+	return fmt.Errorf("is not a property of %s; it belongs to %s: add an @odata.type column naming the row's type", typ.ShortName(), strings.Join(has, ", "))
+}
+
+func typeNames(t *DataType) string {
+	var names []string
+	for _, d := range append([]*DataType{t}, t.AllDerived()...) {
+		if !d.Abstract {
+			names = append(names, "#"+d.Name)
+		}
+	}
+	if len(names) > 8 {
+		names = append(names[:8], "…")
+	}
+	return strings.Join(names, ", ")
+}
+
+func mustMarshal(s string) []byte {
+	b, _ := Marshal(s) // a string always encodes
+	return b
+}
