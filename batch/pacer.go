@@ -12,8 +12,8 @@ import (
 )
 
 // Rate is a ceiling on sends: at most N items in any window of Per. It has
-// the shape of a resource's documented graph.WriteLimit, which converts to it.
-type Rate graph.WriteLimit
+// the shape of a documented graph.Limit, which converts to it.
+type Rate graph.Limit
 
 // ParseRate parses "N/DURATION", such as "100/20s", or "N/UNIT" with a
 // bare unit, such as "5/s".

@@ -50,7 +50,7 @@ func benchPacing(b *testing.B, rows int, opts graphtest.Options, pacer *Pacer, l
 		client := graph.NewClient(&http.Client{Timeout: time.Minute}, emu.URL, nil)
 		w := &memWriter{}
 		start := time.Now()
-		sum, err := Run(b.Context(), &sliceReader{rows: distinctRows(rows)}, w, client, Config{Schema: deviceSchema, Pacer: pacer})
+		sum, err := Run(b.Context(), &sliceReader{rows: distinctRows(rows)}, w, client, Config{Target: deviceTarget, Pacer: pacer})
 		elapsed := time.Since(start)
 		emu.Close()
 		if err != nil {

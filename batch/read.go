@@ -3,7 +3,6 @@ package batch
 import (
 	"errors"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -44,7 +43,7 @@ const readChunk = 64
 // an earlier run finished are skipped. It stops at the end of the input,
 // at --limit or --rows, or when quit is closed. A Read that blocks (a pipe)
 // keeps it waiting, which is why Run does not wait for it.
-func read(src RowReader, cfg *Config, out chan<- chunk, quit <-chan struct{}) {
+func read(src RowReader, cfg *Config, patches *graph.Row, out chan<- chunk, quit <-chan struct{}) {
 	var batch []*item
 	hand := func(c chunk) bool {
 		c.rows = batch
@@ -78,7 +77,7 @@ func read(src RowReader, cfg *Config, out chan<- chunk, quit <-chan struct{}) {
 		}
 		seen++
 		cfg.Stats.Read.Add(1)
-		r, err := newItem(rec, rowErr, cfg)
+		r, err := newItem(rec, rowErr, cfg, patches)
 		if err != nil {
 			hand(chunk{end: true, err: err})
 			return
@@ -96,33 +95,33 @@ func read(src RowReader, cfg *Config, out chan<- chunk, quit <-chan struct{}) {
 	hand(chunk{end: true})
 }
 
-// newRow validates one record. It returns nil for a row an earlier run
+// newItem validates one record. It returns nil for a row an earlier run
 // finished, and an error when the row does not match that run's record.
-func newItem(rec csvio.Row, rowErr *csvio.RowError, cfg *Config) (*item, error) {
-	if rowErr != nil {
-		var keys []string
-		if len(rec.Fields) >= 2 { // the record was read, but is not a row
-			keys = slices.Clone(rec.Fields[:2])
-		}
-		return &item{num: rowErr.Row, line: rowErr.Line, done: invalid(rowErr.Row, keys, rowErr.Err)}, nil
+func newItem(rec csvio.Row, rowErr *csvio.RowError, cfg *Config, patches *graph.Row) (*item, error) {
+	nkeys := len(cfg.Target.Keys)
+	keys := make([]string, nkeys) // a copy: the reader may reuse Fields
+	if len(rec.Fields) >= nkeys { // the record was read, even if it is not a row
+		copy(keys, rec.Fields)
 	}
-	keys := slices.Clone(rec.Fields[:2]) // the reader may reuse Fields
+	if rowErr != nil {
+		return &item{num: rowErr.Row, line: rowErr.Line, keys: keys, done: invalid(rowErr.Row, keys, rowErr.Err)}, nil
+	}
 	if h := cfg.History; h != nil {
-		if !h.Match(rec.Num, keys[0], keys[1]) {
+		if !h.Match(rec.Num, keys) {
 			return nil, &MismatchError{Row: rec.Num, Keys: keys}
 		}
-		if h.Updated(rec.Num) {
+		if h.Done(rec.Num) {
 			cfg.Stats.Skipped.Add(1)
 			return nil, nil
 		}
 	}
 	r := &item{num: rec.Num, line: rec.Line, keys: keys, key: strings.ToLower(strings.Join(keys, "\x00"))}
-	patch, err := cfg.Schema.NewPatch(keys[0], keys[1], rec.Fields[2:])
+	patch, err := patches.NewPatch(rec.Fields)
 	switch {
 	case err != nil:
 		r.done = invalid(rec.Num, keys, err)
 	case cfg.DryRun:
-		r.done = &csvio.Result{Row: rec.Num, PolicyID: keys[0], ID: keys[1], Outcome: csvio.Valid, FinishedAt: time.Now()}
+		r.done = &csvio.Result{Row: rec.Num, Keys: keys, Outcome: csvio.Valid, FinishedAt: time.Now()}
 	default:
 		r.patch = patch
 	}
@@ -131,9 +130,5 @@ func newItem(rec csvio.Row, rowErr *csvio.RowError, cfg *Config) (*item, error) 
 
 // invalid is the outcome of a row that is not sent.
 func invalid(num int, keys []string, err error) *csvio.Result {
-	r := &csvio.Result{Row: num, Outcome: csvio.Invalid, ErrorMessage: err.Error(), FinishedAt: time.Now()}
-	if len(keys) == 2 {
-		r.PolicyID, r.ID = keys[0], keys[1]
-	}
-	return r
+	return &csvio.Result{Row: num, Keys: keys, Outcome: csvio.Invalid, ErrorMessage: err.Error(), FinishedAt: time.Now()}
 }

@@ -26,9 +26,13 @@ import (
 
 // Config says how to run. Zero values mean the documented defaults.
 type Config struct {
-	// Schema is the resource and API version rows are validated against.
-	// The source's Row.Fields must be in the order of Schema.Columns.
-	Schema      *graph.Schema
+	// Target is where rows go, resolved against the metadata of its API
+	// version. The source's Row.Fields must be in the order of
+	// Target.Columns(): the key columns first.
+	Target *graph.Target
+	// NullToken is the cell that sends JSON null; default
+	// graph.DefaultNullToken.
+	NullToken   string
 	BatchSize   int           // items per envelope, 1 to graph.MaxBatchSize; default graph.MaxBatchSize
 	Concurrency int           // envelopes in flight at once; default DefaultConcurrency
 	MaxAttempts int           // sends of a row answered 5xx or lost before it is failed (429s and 401s do not count); default DefaultMaxAttempts
@@ -97,6 +101,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Rows.First < 1 {
 		c.Rows.First = 1
+	}
+	if c.NullToken == "" {
+		c.NullToken = graph.DefaultNullToken
 	}
 }
 
@@ -174,10 +181,10 @@ func Run(ctx context.Context, src RowReader, dst ResultWriter, send Sender, cfg 
 	g, ctx := errgroup.WithContext(ctx)
 	s := newScheduler(cfg)
 	quit := make(chan struct{}) // closed when the scheduler stops taking rows
-	go read(src, &cfg, s.incoming, quit)
+	go read(src, &cfg, cfg.Target.NewRow(cfg.NullToken), s.incoming, quit)
 	var workers sync.WaitGroup
 	for range cfg.Concurrency {
-		workers.Go(func() { work(ctx, send, cfg.Schema.Version, s.jobs, s.answers) })
+		workers.Go(func() { work(ctx, send, cfg.Target.Version, s.jobs, s.answers) })
 	}
 	outcomes := make(chan []csvio.Result, 16)
 	g.Go(func() error { defer close(quit); defer close(s.jobs); return s.run(ctx, outcomes) })

@@ -18,7 +18,7 @@ import (
 
 var (
 	deviceSchema = graph.NewSchema(mustResource("device-statuses"), graph.V1)
-	statusCol    = slices.Index(deviceSchema.Columns(), "status")
+	statusCol    = slices.Index(deviceTarget.Columns(), "status")
 )
 
 func mustResource(name string) *graph.Resource {
@@ -31,7 +31,7 @@ func mustResource(name string) *graph.Resource {
 
 // row returns a valid device-status row for the v1.0 schema with keys policyID and id.
 func row(num int, policyID, id string) csvio.Row {
-	f := make([]string, len(deviceSchema.Columns()))
+	f := make([]string, len(deviceTarget.Columns()))
 	f[0], f[1] = policyID, id
 	f[statusCol] = "compliant"
 	return csvio.Row{Num: num, Line: num + 1, Fields: f}
@@ -203,8 +203,7 @@ func TestRunSendsTheSchemaVersion(t *testing.T) {
 	for _, v := range graph.Versions {
 		synctest.Test(t, func(t *testing.T) {
 			g := &fakeGraph{}
-			schema := graph.NewSchema(mustResource("device-statuses"), v)
-			if _, _, err := runTest(t, distinctRows(30), g, Config{Schema: schema}); err != nil {
+			if _, _, err := runTest(t, distinctRows(30), g, Config{Target: mustTarget("device-statuses", v)}); err != nil {
 				t.Fatal(err)
 			}
 			for _, got := range g.versions {
@@ -324,8 +323,8 @@ func TestRunOutcomes(t *testing.T) {
 						t.Errorf("row %d: outcome %s, status %d, code %q, attempts %d; want %s, %d, %q, %d",
 							n, r.Outcome, r.HTTPStatus, r.ErrorCode, r.Attempts, tt.wantOutcome, tt.wantStatus, tt.wantCode, tt.wantAttempts)
 					}
-					if r.PolicyID != "p1" || r.ID != "d"+strconv.Itoa(n) || r.FinishedAt.IsZero() {
-						t.Errorf("row %d: keys %q/%q, finishedAt %v", n, r.PolicyID, r.ID, r.FinishedAt)
+					if !slices.Equal(r.Keys, []string{"p1", "d" + strconv.Itoa(n)}) || r.FinishedAt.IsZero() {
+						t.Errorf("row %d: keys %q, finishedAt %v", n, r.Keys, r.FinishedAt)
 					}
 				}
 			})
@@ -459,7 +458,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 		w := &memWriter{}
 		done := make(chan error)
 		go func() {
-			_, err := Run(ctx, &sliceReader{rows: distinctRows(100)}, w, g, Config{Schema: deviceSchema})
+			_, err := Run(ctx, &sliceReader{rows: distinctRows(100)}, w, g, Config{Target: deviceTarget})
 			done <- err
 		}()
 		time.Sleep(time.Hour)

@@ -454,8 +454,7 @@ func (s *scheduler) fail(r *item, ge *graph.Error, at time.Time, permanent bool)
 func (s *scheduler) finish(r *item, o csvio.Outcome, status int, ge *graph.Error, at time.Time) {
 	res := csvio.Result{
 		Row:             r.num,
-		PolicyID:        r.keys[0],
-		ID:              r.keys[1],
+		Keys:            r.keys,
 		Outcome:         o,
 		HTTPStatus:      status,
 		Attempts:        r.sends,

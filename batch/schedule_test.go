@@ -210,7 +210,7 @@ func TestEnvelopesStayUnderTheByteBudget(t *testing.T) {
 		rows := distinctRows(40)
 		big := strings.Repeat("x", 900<<10) // a value a spreadsheet may hold; the cell limit is 1 MiB
 		for _, i := range []int{4, 5, 6} {
-			rows[i].Fields[slicesIndex(deviceSchema.Columns(), "deviceDisplayName")] = big
+			rows[i].Fields[slicesIndex(deviceTarget.Columns(), "deviceDisplayName")] = big
 		}
 		g := &fakeGraph{}
 		w, _, err := runTest(t, rows, g, Config{Concurrency: 1})

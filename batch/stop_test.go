@@ -64,7 +64,7 @@ func runStopped(t *testing.T, rows []csvio.Row, send Sender, cfg Config, stopAt 
 	t.Helper()
 	stop := make(chan struct{})
 	cfg.Stop = stop
-	cfg.Schema = deviceSchema
+	cfg.Target = deviceTarget
 	time.AfterFunc(stopAt, func() { close(stop) })
 	start := time.Now()
 	w := &memWriter{}
@@ -109,7 +109,7 @@ func TestHardStopAbandonsEnvelopesInFlight(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		time.AfterFunc(2*time.Second, cancel)
 		w := &memWriter{}
-		_, err := Run(ctx, &sliceReader{rows: distinctRows(100)}, w, &slowGraph{delay: time.Minute}, Config{Schema: deviceSchema})
+		_, err := Run(ctx, &sliceReader{rows: distinctRows(100)}, w, &slowGraph{delay: time.Minute}, Config{Target: deviceTarget})
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Run = %v, want context.Canceled", err)
 		}
@@ -124,19 +124,20 @@ func TestHardStopAbandonsEnvelopesInFlight(t *testing.T) {
 func history(t *testing.T, outcomes map[int]csvio.Outcome, keys map[int]string) *csvio.History {
 	t.Helper()
 	var buf bytes.Buffer
-	w := csvio.NewWriter(&buf)
+	keys := []string{"policyId", "id"}
+	w := csvio.NewWriter(&buf, keys)
 	_ = w.WriteHeader()
 	for row, o := range outcomes {
 		id := fmt.Sprintf("d%d", row)
 		if k, ok := keys[row]; ok {
 			id = k
 		}
-		_ = w.Write(&csvio.Result{Row: row, PolicyID: "p1", ID: id, Outcome: o, FinishedAt: time.Now()})
+		_ = w.Write(&csvio.Result{Row: row, Keys: []string{"p1", id}, Outcome: o, FinishedAt: time.Now()})
 	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	h, _, err := csvio.ReadHistory(&buf)
+	h, _, err := csvio.ReadHistory(&buf, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestWriteFailureStopsSending(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := &slowGraph{delay: time.Second}
 		w := &failingWriter{n: 50}
-		_, err := Run(t.Context(), &sliceReader{rows: distinctRows(2000)}, w, g, Config{Schema: deviceSchema})
+		_, err := Run(t.Context(), &sliceReader{rows: distinctRows(2000)}, w, g, Config{Target: deviceTarget})
 		if !errors.Is(err, errDiskFull) {
 			t.Fatalf("Run = %v, want the write error", err)
 		}

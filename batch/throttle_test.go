@@ -120,7 +120,7 @@ func TestOne429PausesEveryWorker(t *testing.T) {
 func runTestWith(t *testing.T, rows []csvio.Row, send Sender, cfg Config) (*memWriter, Summary, error) {
 	t.Helper()
 	if cfg.Schema == nil {
-		cfg.Schema = deviceSchema
+		cfg.Target = deviceTarget
 	}
 	w := &memWriter{}
 	sum, err := Run(t.Context(), &sliceReader{rows: rows}, w, send, cfg)

@@ -187,3 +187,30 @@ func authError(err error) error {
 	}
 	return fmt.Errorf("%w: %w", ErrAuth, err)
 }
+
+// maxMetadataBytes bounds a $metadata document: beta's is about 35 MB.
+const maxMetadataBytes = 512 << 20
+
+// Metadata copies Graph's metadata document (CSDL) for v, which Graph
+// serves without sign-in, to w.
+func (c *Client) Metadata(ctx context.Context, v Version, w io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.root+"/"+string(v)+"/$metadata", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/xml")
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return ParseError(resp.StatusCode, body)
+	}
+	n, err := io.Copy(w, io.LimitReader(resp.Body, maxMetadataBytes+1))
+	if err == nil && n > maxMetadataBytes {
+		err = fmt.Errorf("the metadata is larger than %d MB", maxMetadataBytes>>20)
+	}
+	return err
+}

@@ -117,3 +117,29 @@ func (t *Target) Profile() Profile {
 	}
 	return Conservative
 }
+
+// permissions names, by entity type, the Graph application permission a
+// PATCH needs.
+var permissions = map[string]string{
+	"microsoft.graph.user":                         "User.ReadWrite.All",
+	"microsoft.graph.group":                        "Group.ReadWrite.All",
+	"microsoft.graph.device":                       "Device.ReadWrite.All",
+	"microsoft.graph.application":                  "Application.ReadWrite.All",
+	"microsoft.graph.servicePrincipal":             "Application.ReadWrite.All",
+	"microsoft.graph.managedDevice":                "DeviceManagementManagedDevices.ReadWrite.All",
+	"microsoft.graph.deviceCompliancePolicy":       "DeviceManagementConfiguration.ReadWrite.All",
+	"microsoft.graph.deviceConfiguration":          "DeviceManagementConfiguration.ReadWrite.All",
+	"microsoft.graph.deviceComplianceDeviceStatus": "DeviceManagementConfiguration.ReadWrite.All",
+	"microsoft.graph.deviceComplianceUserStatus":   "DeviceManagementConfiguration.ReadWrite.All",
+}
+
+// Permission returns the Graph application permission a PATCH on t needs,
+// or "" when graphbatch does not know it.
+func (t *Target) Permission() string {
+	for typ := t.Type; typ != nil; typ = typ.Base {
+		if p := permissions[typ.Name]; p != "" {
+			return p
+		}
+	}
+	return ""
+}

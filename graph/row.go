@@ -135,7 +135,7 @@ type Row struct {
 	t      *Target
 	null   string
 	names  []string // the property columns, after the keys (and the type column)
-	typed  bool     // the columns include TypeColumn
+	typed  bool     // the columns include TypeColumn: the target's type has derived types
 	lookup map[*DataType]map[string]*Prop
 }
 
@@ -227,6 +227,9 @@ func (r *Row) value(p *Prop, cell string) (json.RawMessage, error) {
 		}
 		return json.RawMessage("null"), nil
 	}
+	if cell == EmptyToken && p.Type == EdmString && !p.Collection {
+		return json.RawMessage(`""`), nil
+	}
 	return p.Encode(cell)
 }
 
@@ -253,13 +256,10 @@ func (r *Row) missing(typ *DataType, name string) error {
 			has = append(has, d.ShortName())
 		}
 	}
-	switch {
-	case len(has) == 0:
+	if len(has) == 0 {
 		return fmt.Errorf("cannot be set on %s", typ.ShortName())
-	case r.typed:
-		return fmt.Errorf("is not a property of %s; it belongs to %s: set @odata.type to one of them", typ.ShortName(), strings.Join(has, ", "))
 	}
-	return fmt.Errorf("is not a property of %s; it belongs to %s: add an @odata.type column naming the row's type", typ.ShortName(), strings.Join(has, ", "))
+	return fmt.Errorf("is not a property of %s; it belongs to %s: name the row's type in the %s column", typ.ShortName(), strings.Join(has, ", "), TypeColumn)
 }
 
 func typeNames(t *DataType) string {
@@ -278,4 +278,27 @@ func typeNames(t *DataType) string {
 func mustMarshal(s string) []byte {
 	b, _ := Marshal(s) // a string always encodes
 	return b
+}
+
+// WhyNotColumn says why name, a column a CSV for t may not have, is not
+// one, when the metadata knows it: a read-only or navigation property, or
+// one of a type graphbatch cannot write. It returns "" for a name the
+// metadata does not know.
+func (t *Target) WhyNotColumn(name string) string {
+	for _, typ := range append([]*DataType{t.Type}, t.Type.AllDerived()...) {
+		if p := typ.Prop(name); p != nil {
+			switch {
+			case slices.ContainsFunc(t.Type.Key, func(k string) bool { return strings.EqualFold(k, name) }):
+				return fmt.Sprintf("%s is the key of %s: name it in the template, like {%s}", p.Name, t.Type.ShortName(), p.Name)
+			case p.ReadOnly:
+				return fmt.Sprintf("%s is read-only in Graph's metadata", p.Name)
+			case !p.Settable():
+				return fmt.Sprintf("%s has type %s, which cannot be set from a CSV cell", p.Name, p.Type.Name)
+			}
+		}
+		if n := typ.NavProp(name); n != nil {
+			return fmt.Sprintf("%s is a navigation property (a link to %s), not a property a PATCH sets", n.Name, n.Type.ShortName())
+		}
+	}
+	return ""
 }

@@ -144,7 +144,7 @@ func TestResumeCommandIsShellSafe(t *testing.T) {
 		"new\nline.csv", "$(id).csv", "tab\there.csv", "esc\x1b[31m.csv", "c1\u009b.csv", `back\slash.csv`, "-dash.csv", "",
 	}
 	for _, name := range names {
-		opts := &updateOptions{Resource: "device-statuses", In: name, Out: name + ".results.csv", APIVersion: "beta"}
+		opts := &updateOptions{Resource: "device-statuses", In: name, Out: name + ".results.csv", Target: targetOptions{APIVersion: "beta"}}
 		line := strings.TrimSuffix(resumeCommand(opts), " [your other flags]")
 		if strings.ContainsFunc(line, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 }) {
 			t.Errorf("command for %q holds a control character: %q", name, line)

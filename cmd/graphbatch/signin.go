@@ -37,13 +37,20 @@ func (o *signInOptions) addFlags(cmd *cobra.Command) {
 		methods[i] = string(m)
 	}
 	f.StringVar(&o.Auth, "auth", string(signin.Auto), "how to sign in: "+strings.Join(methods, ", "))
-	f.StringVar(&o.Cloud, "cloud", "global", "national cloud: global, usgov (GCC High), usgovdod (DoD) or china; sets Graph root, login host and token scope")
-	f.StringVar(&o.GraphEndpoint, "graph-endpoint", "", "Graph root `URL` (scheme://host[:port], no version) instead of the cloud's, e.g. an emulator or a proxy")
+	o.addEndpointFlags(cmd)
 	f.StringVar(&o.AuthorityHost, "authority-host", os.Getenv("AZURE_AUTHORITY_HOST"), "login host `URL` instead of the cloud's (env AZURE_AUTHORITY_HOST)")
 	f.StringVar(&o.TenantID, "tenant-id", os.Getenv("AZURE_TENANT_ID"), "Microsoft Entra tenant `ID` (env AZURE_TENANT_ID)")
 	f.StringVar(&o.ClientID, "client-id", os.Getenv("AZURE_CLIENT_ID"), "app registration's client `ID` (env AZURE_CLIENT_ID)")
 	f.StringVar(&o.ClientSecretFile, "client-secret-file", "", "read the client secret from `PATH` (or set AZURE_CLIENT_SECRET; no flag takes the secret itself)")
 	f.BoolVar(&o.SendX5C, "send-x5c", envBool("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"), "send the certificate chain, for subject name/issuer authentication (env AZURE_CLIENT_SEND_CERTIFICATE_CHAIN)")
+}
+
+// addEndpointFlags adds the flags that say where Graph is, for commands
+// that need no sign-in.
+func (o *signInOptions) addEndpointFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.Cloud, "cloud", "global", "national cloud: global, usgov (GCC High), usgovdod (DoD) or china; sets Graph root, login host and token scope")
+	f.StringVar(&o.GraphEndpoint, "graph-endpoint", "", "Graph root `URL` (scheme://host[:port], no version) instead of the cloud's, e.g. an emulator or a proxy")
 	f.StringVar(&o.CACert, "ca-cert", "", "also trust the CA certificates in `PATH` (PEM), e.g. a TLS-inspecting proxy's or an emulator's")
 }
 
@@ -100,7 +107,9 @@ func (o *signInOptions) httpClient(workers int) (*http.Client, error) {
 // signIn builds the credential the flags and environment ask for and gets
 // a first token, so that a wrong secret stops the run before any row is
 // read. It returns nil for --auth none.
-func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.Client, std streams, log zerolog.Logger) (graph.TokenSource, error) {
+// permission is the Graph permission the run needs ("" when unknown), to
+// warn about a token that lacks it.
+func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.Client, std streams, log zerolog.Logger, permission string) (graph.TokenSource, error) {
 	s, err := o.config(cloud, hc, std)
 	if err != nil {
 		return nil, err
@@ -122,7 +131,7 @@ func (o *signInOptions) signIn(ctx context.Context, cloud graph.Cloud, hc *http.
 	if err != nil {
 		return nil, err
 	}
-	checkPermission(tok, log)
+	checkPermission(tok, permission, log)
 	return tokens, nil
 }
 
@@ -159,16 +168,16 @@ func (o *signInOptions) config(cloud graph.Cloud, hc *http.Client, std streams) 
 }
 
 // checkPermission warns when the token does not carry the permission the
-// resources need; Graph would answer every row 403.
-func checkPermission(tok string, log zerolog.Logger) {
+// target needs; Graph would answer every row 403.
+func checkPermission(tok, permission string, log zerolog.Logger) {
 	info, ok := signin.ParseTokenInfo(tok)
 	if !ok {
 		return
 	}
 	log.Debug().Str("appId", info.AppID).Str("tenantId", info.TenantID).Strs("roles", info.Roles).Strs("scopes", info.Scopes).Time("expires", info.Expires).Msg("signed in")
-	if !info.HasPermission(graph.Permission) {
+	if permission != "" && !info.HasPermission(permission) {
 		log.Warn().Strs("roles", info.Roles).Strs("scopes", info.Scopes).
-			Msgf("the token does not grant %s: expect 403 Forbidden for every row; add the permission to the app registration and grant admin consent", graph.Permission)
+			Msgf("the token does not grant %s: expect 403 Forbidden for every row; add the permission to the app registration and grant admin consent", permission)
 	}
 }
 

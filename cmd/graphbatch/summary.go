@@ -57,7 +57,7 @@ func newRunSummary(opts *updateOptions, sum batch.Summary, start time.Time, runE
 	}
 	s := runSummary{
 		Resource:        opts.Resource,
-		APIVersion:      opts.APIVersion,
+		APIVersion:      opts.Target.APIVersion,
 		Input:           opts.In,
 		Results:         opts.Out,
 		DryRun:          opts.DryRun,
@@ -160,8 +160,8 @@ func (s runSummary) write(path string) error {
 // resumeCommand is the command line that continues this run.
 func resumeCommand(opts *updateOptions) string {
 	args := []string{"graphbatch", "update", opts.Resource, "--in", opts.In, "--out", opts.Out, "--resume"}
-	if opts.APIVersion != string(graph.V1) {
-		args = append(args, "--api-version", opts.APIVersion)
+	if opts.Target.APIVersion != string(graph.V1) {
+		args = append(args, "--api-version", opts.Target.APIVersion)
 	}
 	for i, a := range args {
 		args[i] = shellWord(a)

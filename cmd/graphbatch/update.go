@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,12 +25,12 @@ import (
 
 // updateOptions are the parsed flags of graphbatch update.
 type updateOptions struct {
-	Resource    string
+	Resource    string // the TARGET argument: an alias or a path template
 	In, Out     string
 	Overwrite   bool
 	Resume      bool
 	DryRun      bool
-	APIVersion  string
+	Target      targetOptions
 	SignIn      signInOptions
 	Emulator    bool
 	Concurrency int
@@ -103,7 +102,6 @@ func newUpdateCmd(std streams) *cobra.Command {
 	f.BoolVar(&opts.Overwrite, "overwrite", false, "replace an existing results file")
 	f.BoolVar(&opts.Resume, "resume", false, "continue the run that wrote --out: skip rows it updated, send the rest, append")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "validate every row and write the results; send nothing")
-	f.StringVar(&opts.APIVersion, "api-version", string(graph.V1), "Graph API `version`: v1.0 or beta")
 	f.BoolVar(&opts.Emulator, "emulator", false, "run against an in-process Graph emulator: no tenant, no credentials")
 	f.IntVar(&opts.Concurrency, "concurrency", batch.DefaultConcurrency, "most $batch requests in flight at once")
 	f.IntVar(&opts.BatchSize, "batch-size", graph.MaxBatchSize, "PATCHes per $batch request, 1-20")
@@ -120,6 +118,7 @@ func newUpdateCmd(std streams) *cobra.Command {
 	f.StringVar(&opts.MemProfile, "memprofile", "", "write a heap profile to `PATH` at the end (for performance work)")
 	_ = f.MarkHidden("cpuprofile")
 	_ = f.MarkHidden("memprofile")
+	opts.Target.addFlags(cmd)
 	opts.SignIn.addFlags(cmd)
 	opts.Log.addFlags(cmd)
 	return cmd
@@ -221,35 +220,23 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) (err error
 		return err
 	}
 	defer stopProfiles()
-	if std.OwnRuntime && !opts.Emulator && !opts.DryRun && os.Getenv("GOMAXPROCS") == "" {
-		// The stages of a run that sends hand work to each other for every
-		// envelope: on one processor no hand-off wakes another thread.
-		// Measured against a fast emulator: 14% less CPU a row at the same
-		// rows/s. A dry run, reading and writing in parallel, keeps them all.
-		runtime.GOMAXPROCS(1)
-	}
 	logs := &swapWriter{w: std.Err}
 	log, err := opts.Log.logger(std, logs)
 	if err != nil {
 		return err
 	}
-	res, err := graph.LookupResource(opts.Resource)
-	if err != nil {
-		return &usageError{err}
-	}
-	v, err := graph.ParseVersion(opts.APIVersion)
-	if err != nil {
-		return &usageError{err}
-	}
 	if err := opts.check(); err != nil {
+		return err
+	}
+	target, err := opts.Target.open(opts.Resource)
+	if err != nil {
 		return err
 	}
 	rowRange, err := parseRows(opts.Rows)
 	if err != nil {
 		return err
 	}
-	schema := graph.NewSchema(res, v)
-	rate, err := opts.rate(res)
+	rate, err := opts.rate(target, log)
 	if err != nil {
 		return err
 	}
@@ -261,12 +248,12 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) (err error
 		return &usageError{err}
 	}
 	defer in.Close()
-	rows, err := csvio.NewReader(in, csvio.Header{Columns: schema.Columns(), Required: []string{graph.PolicyIDColumn, graph.IDColumn}})
+	rows, err := csvio.NewReader(in, csvio.Header{Columns: target.Columns(), Required: target.Keys, Hint: opts.Target.columnHint(target)})
 	if err != nil {
 		return &usageError{fmt.Errorf("%s: %w", opts.In, err)}
 	}
 	rows.ReuseFields = true // batch keeps a row's cells, never its Fields slice
-	send, closeSend, err := opts.sender(ctx, std, log)
+	send, closeSend, err := opts.sender(ctx, std, log, target)
 	if err != nil {
 		return err
 	}
@@ -280,7 +267,8 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) (err error
 			Msg("resuming: rows already updated are skipped")
 	}
 	cfg := batch.Config{
-		Schema:      schema,
+		Target:      target,
+		NullToken:   opts.Target.NullToken,
 		BatchSize:   opts.BatchSize,
 		Concurrency: opts.Concurrency,
 		Limit:       opts.Limit,
@@ -294,7 +282,7 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) (err error
 		History:     history,
 		Stop:        ctx.Done(),
 	}
-	log.Debug().Str("resource", res.Name).Str("apiVersion", string(v)).Str("in", opts.In).Str("out", opts.Out).Stringer("rate", rate).Msg("starting")
+	log.Debug().Str("target", target.Template).Str("apiVersion", string(target.Version)).Str("metadata", target.Model.Source).Str("in", opts.In).Str("out", opts.Out).Stringer("rate", rate).Msg("starting")
 	prog := newProgress(cfg.Stats, cfg.Pacer, opts.DryRun)
 	counting, stopCounting := context.WithCancel(ctx)
 	defer stopCounting()
@@ -424,7 +412,7 @@ func (o *updateOptions) openResults() (*csvio.Journal, *csvio.History, error) {
 
 // sender returns what sends envelopes, signed in, and how to release it.
 // A dry run sends nothing and needs no sign-in.
-func (o *updateOptions) sender(ctx context.Context, std streams, log zerolog.Logger) (*graph.Client, func(), error) {
+func (o *updateOptions) sender(ctx context.Context, std streams, log zerolog.Logger, t *graph.Target) (*graph.Client, func(), error) {
 	if o.DryRun {
 		return nil, func() {}, nil
 	}
@@ -444,21 +432,26 @@ func (o *updateOptions) sender(ctx context.Context, std streams, log zerolog.Log
 	if err != nil {
 		return nil, nil, err
 	}
-	tokens, err := o.SignIn.signIn(ctx, cloud, hc, std, log)
+	tokens, err := o.SignIn.signIn(ctx, cloud, hc, std, log, t.Permission())
 	if err != nil {
 		return nil, nil, err
 	}
 	return graph.NewClient(hc, cloud.GraphRoot, tokens), func() {}, nil
 }
 
-// rate returns the --rate ceiling; without one, the resource's documented
-// limit, or none against an emulator that does not throttle.
-func (o *updateOptions) rate(res *graph.Resource) (batch.Rate, error) {
+// rate returns the --rate ceiling; without one, the documented write
+// limit of the target's service, or none against an emulator that does
+// not throttle.
+func (o *updateOptions) rate(t *graph.Target, log zerolog.Logger) (batch.Rate, error) {
 	switch {
 	case o.Rate == "" && o.NoThrottle:
 		return batch.Rate{}, nil
 	case o.Rate == "":
-		return batch.Rate(res.WriteLimit), nil
+		p := t.Profile()
+		if !p.Known {
+			log.Warn().Str("target", t.Template).Stringer("rate", p.Write).Msgf("%s; set --rate to what the service allows", p.Source)
+		}
+		return batch.Rate(p.Write), nil
 	}
 	r, err := batch.ParseRate(o.Rate)
 	if err != nil {

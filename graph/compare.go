@@ -1,0 +1,275 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+)
+
+// This file compares the values a row wants with those Graph holds, by
+// type (CONTRACT §8), and writes Graph's values back as CSV cells.
+
+// EmptyToken is the cell that sets a String property to the empty string:
+// an empty cell leaves a property alone, so a backup or an export of an
+// empty string needs a cell of its own.
+const EmptyToken = "#empty"
+
+// Equal reports whether two JSON values of p mean the same: enum members
+// in any letter case, instants whatever their offset and fractional digits,
+// numbers whatever their notation, GUIDs in any case, and complex values
+// member by member, a member one of them lacks counting as null. A nil
+// value is null.
+func (p *Prop) Equal(a, b json.RawMessage) bool {
+	va, errA := decodeRaw(a)
+	vb, errB := decodeRaw(b)
+	if errA != nil || errB != nil {
+		return bytes.Equal(a, b)
+	}
+	return equalValue(p.Type, p.Collection, va, vb)
+}
+
+func decodeRaw(raw json.RawMessage) (any, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	return decodeJSON(raw)
+}
+
+func equalValue(t *DataType, coll bool, a, b any) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	if coll {
+		as, okA := a.([]any)
+		bs, okB := b.([]any)
+		return okA && okB && len(as) == len(bs) && !slices.ContainsFunc(indexes(as), func(i int) bool { return !equalValue(t, false, as[i], bs[i]) })
+	}
+	switch t.Kind {
+	case KindComplex:
+		return equalObject(t, a, b)
+	case KindEnum:
+		return equalEnum(t, a, b)
+	case KindPrimitive:
+		return equalPrimitive(t, a, b)
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func indexes(s []any) []int {
+	out := make([]int, len(s))
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// equalObject compares two complex values member by member, as values of
+// the derived type either names.
+func equalObject(t *DataType, a, b any) bool {
+	oa, okA := a.(map[string]any)
+	ob, okB := b.(map[string]any)
+	if !okA || !okB {
+		return false
+	}
+	ta, tb := objectType(t, oa), objectType(t, ob)
+	if ta != tb {
+		return false
+	}
+	names := map[string]bool{}
+	for name := range oa {
+		names[name] = true
+	}
+	for name := range ob {
+		names[name] = true
+	}
+	for name := range names {
+		if strings.HasPrefix(name, "@") {
+			continue
+		}
+		p := ta.Prop(name)
+		va, vb := member(oa, name), member(ob, name)
+		if p == nil {
+			if !reflect.DeepEqual(va, vb) {
+				return false
+			}
+			continue
+		}
+		if !equalValue(p.Type, p.Collection, va, vb) {
+			return false
+		}
+	}
+	return true
+}
+
+// objectType is the type an object's @odata.type names, or t.
+func objectType(t *DataType, o map[string]any) *DataType {
+	if s, ok := o["@odata.type"].(string); ok {
+		if d := derivedType(t, s); d != nil {
+			return d
+		}
+	}
+	return t
+}
+
+// member returns o's member name, matched without regard to case.
+func member(o map[string]any, name string) any {
+	if v, ok := o[name]; ok {
+		return v
+	}
+	for k, v := range o {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
+
+func equalEnum(t *DataType, a, b any) bool {
+	sa, okA := a.(string)
+	sb, okB := b.(string)
+	if !okA || !okB {
+		return false
+	}
+	members := func(s string) []string {
+		var out []string
+		for _, m := range strings.Split(s, ",") {
+			out = append(out, strings.ToLower(strings.TrimSpace(m)))
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	return slices.Equal(members(sa), members(sb))
+}
+
+func equalPrimitive(t *DataType, a, b any) bool {
+	switch t {
+	case EdmGuid:
+		sa, _ := a.(string)
+		sb, _ := b.(string)
+		return strings.EqualFold(sa, sb)
+	case EdmDateTimeOffset:
+		return equalTime(a, b, time.RFC3339Nano)
+	case EdmTimeOfDay:
+		return equalTime(a, b, "15:04:05.999999999")
+	case EdmDuration:
+		da, okA := durationOf(a)
+		db, okB := durationOf(b)
+		return okA && okB && da.Cmp(db) == 0
+	case EdmBinary:
+		ba, okA := bytesOf(a)
+		bb, okB := bytesOf(b)
+		return okA && okB && bytes.Equal(ba, bb)
+	}
+	if na, ok := a.(json.Number); ok {
+		nb, ok := b.(json.Number)
+		ra, okA := new(big.Rat).SetString(na.String())
+		rb, okB := new(big.Rat).SetString(nb.String())
+		return ok && okA && okB && ra.Cmp(rb) == 0
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func equalTime(a, b any, layout string) bool {
+	sa, okA := a.(string)
+	sb, okB := b.(string)
+	if !okA || !okB {
+		return false
+	}
+	if len(sa) == 5 { // a time of day without seconds, 09:30
+		sa += ":00"
+	}
+	if len(sb) == 5 {
+		sb += ":00"
+	}
+	ta, errA := time.Parse(layout, sa)
+	tb, errB := time.Parse(layout, sb)
+	if errA != nil || errB != nil {
+		return sa == sb
+	}
+	return ta.Equal(tb)
+}
+
+// durationOf returns an ISO 8601 duration (days to seconds) in seconds.
+func durationOf(v any) (*big.Rat, bool) {
+	s, ok := v.(string)
+	if !ok || !durationPattern.MatchString(s) {
+		return nil, false
+	}
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "P")
+	total := new(big.Rat)
+	unit := map[byte]int64{'D': 86400, 'H': 3600, 'M': 60, 'S': 1}
+	num := ""
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == 'T':
+		case c >= '0' && c <= '9' || c == '.':
+			num += string(c)
+		default:
+			r, ok := new(big.Rat).SetString(num)
+			if !ok {
+				return nil, false
+			}
+			total.Add(total, r.Mul(r, new(big.Rat).SetInt64(unit[c])))
+			num = ""
+		}
+	}
+	if neg {
+		total.Neg(total)
+	}
+	return total, true
+}
+
+func bytesOf(v any) ([]byte, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, false
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// Cell writes a JSON value of p as a CSV cell in update's input format:
+// null as the null token, an empty string as EmptyToken, strings as they
+// are, numbers and booleans as JSON writes them, complex and collection
+// values as JSON. Reading the cell back gives a value Equal to raw.
+func (p *Prop) Cell(raw json.RawMessage, null string) string {
+	v, err := decodeRaw(raw)
+	switch {
+	case err != nil:
+		return string(raw)
+	case v == nil:
+		return null
+	case p.JSONCell():
+		b, err := Marshal(v)
+		if err != nil {
+			return string(raw)
+		}
+		return string(b)
+	}
+	switch v := v.(type) {
+	case string:
+		if v == "" {
+			return EmptyToken
+		}
+		return v
+	case json.Number:
+		return v.String()
+	case bool:
+		if v {
+			return "true"
+		}
+		return "false"
+	}
+	return string(raw)
+}

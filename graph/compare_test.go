@@ -1,0 +1,107 @@
+package graph
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestEqualByType(t *testing.T) {
+	t.Parallel()
+	m, err := BuiltinModel(V1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := m.Type("microsoft.graph.user")
+	status := &DataType{Name: "microsoft.graph.complianceStatus", Kind: KindEnum, Members: []string{"unknown", "compliant", "nonCompliant"}}
+	days := &DataType{Name: "microsoft.graph.dayOfWeek", Kind: KindEnum, Flags: true, Members: []string{"sunday", "monday", "tuesday"}}
+	tests := []struct {
+		prop  *Prop
+		a, b  string // JSON; "" is absent
+		equal bool
+	}{
+		{prop(EdmString, false, true), `"Finance"`, `"Finance"`, true},
+		{prop(EdmString, false, true), `"Finance"`, `"finance"`, false}, // strings are compared exactly
+		{prop(EdmString, false, true), `""`, `null`, false},             // null is not empty
+		{prop(EdmString, false, true), `null`, ``, true},                // absent is null
+		{prop(status, false, true), `"nonCompliant"`, `"NONCOMPLIANT"`, true},
+		{prop(days, false, true), `"monday,tuesday"`, `"Tuesday, monday"`, true},
+		{prop(days, false, true), `"monday"`, `"monday,tuesday"`, false},
+		{prop(EdmDateTimeOffset, false, true), `"2024-01-31T09:30:00Z"`, `"2024-01-31T10:30:00.0000000+01:00"`, true},
+		{prop(EdmDateTimeOffset, false, true), `"2024-01-31T09:30:00Z"`, `"2024-01-31T09:30:00.0000001Z"`, false},
+		{prop(EdmTimeOfDay, false, true), `"09:30"`, `"09:30:00.0000000"`, true},
+		{prop(EdmInt32, false, true), `7`, `7.0`, true},
+		{prop(EdmDouble, false, true), `1e2`, `100`, true},
+		{prop(EdmDecimal, false, true), `0.1`, `0.10000000000000001`, false},
+		{prop(EdmGuid, false, true), `"5F8C1A2E-0B3C-4D5E-8F90-123456789ABC"`, `"5f8c1a2e-0b3c-4d5e-8f90-123456789abc"`, true},
+		{prop(EdmDuration, false, true), `"PT60M"`, `"PT1H"`, true},
+		{prop(EdmDuration, false, true), `"P1D"`, `"PT24H"`, true},
+		{prop(EdmBinary, false, true), `"aGVsbG8="`, `"aGVsbG8"`, true},
+		{prop(EdmBoolean, false, true), `true`, `false`, false},
+		{user.Prop("businessPhones"), `["a","b"]`, `["a","b"]`, true},
+		{user.Prop("businessPhones"), `["a","b"]`, `["b","a"]`, false},
+		{user.Prop("businessPhones"), `[]`, `null`, false},
+		{user.Prop("employeeOrgData"), `{"division":"EMEA"}`, `{"division":"EMEA","costCenter":null}`, true}, // an omitted member is null
+		{user.Prop("employeeOrgData"), `{"division":"EMEA"}`, `{"division":"EMEA","costCenter":"CC-1"}`, false},
+		{user.Prop("employeeOrgData"), `{"Division":"EMEA"}`, `{"division":"EMEA"}`, true},
+	}
+	for _, tt := range tests {
+		var a, b json.RawMessage
+		if tt.a != "" {
+			a = json.RawMessage(tt.a)
+		}
+		if tt.b != "" {
+			b = json.RawMessage(tt.b)
+		}
+		if got := tt.prop.Equal(a, b); got != tt.equal {
+			t.Errorf("%s: Equal(%s, %s) = %v, want %v", tt.prop.Type.Name, tt.a, tt.b, got, tt.equal)
+		}
+		if got := tt.prop.Equal(b, a); got != tt.equal {
+			t.Errorf("%s: Equal(%s, %s) = %v, want %v (not symmetric)", tt.prop.Type.Name, tt.b, tt.a, got, tt.equal)
+		}
+	}
+}
+
+// TestCellRoundTrip: a value Graph holds, written as a cell, reads back as
+// an equal value, so that an unedited export changes nothing.
+func TestCellRoundTrip(t *testing.T) {
+	t.Parallel()
+	m, err := BuiltinModel(V1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := m.Type("microsoft.graph.user")
+	users := mustTarget(t, "users", V1)
+	row := users.NewRow("")
+	tests := []struct {
+		prop *Prop
+		raw  string
+		cell string
+	}{
+		{user.Prop("department"), `"Finance"`, "Finance"},
+		{user.Prop("department"), `""`, EmptyToken},
+		{user.Prop("department"), `null`, DefaultNullToken},
+		{user.Prop("department"), `"  spaced "`, "  spaced "},
+		{user.Prop("accountEnabled"), `true`, "true"},
+		{user.Prop("employeeHireDate"), `"2024-03-01T00:00:00Z"`, "2024-03-01T00:00:00Z"},
+		{user.Prop("businessPhones"), `["+31 20 555 0100","<x>"]`, `["+31 20 555 0100","<x>"]`},
+		{user.Prop("employeeOrgData"), `{"division":"EMEA","costCenter":null}`, `{"costCenter":null,"division":"EMEA"}`},
+	}
+	for _, tt := range tests {
+		cell := tt.prop.Cell(json.RawMessage(tt.raw), DefaultNullToken)
+		if cell != tt.cell {
+			t.Errorf("%s Cell(%s) = %q, want %q", tt.prop.Name, tt.raw, cell, tt.cell)
+		}
+		body, err := row.Body(fields(t, users, map[string]string{tt.prop.Name: cell})[len(users.Keys):])
+		if err != nil {
+			t.Errorf("%s cell %q does not read back: %v", tt.prop.Name, cell, err)
+			continue
+		}
+		var sent map[string]json.RawMessage
+		if err := json.Unmarshal(body, &sent); err != nil {
+			t.Fatal(err)
+		}
+		if !tt.prop.Equal(sent[tt.prop.Name], json.RawMessage(tt.raw)) {
+			t.Errorf("%s %s → cell %q → %s: not equal", tt.prop.Name, tt.raw, cell, sent[tt.prop.Name])
+		}
+	}
+}
