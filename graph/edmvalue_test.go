@@ -41,12 +41,12 @@ func TestEncodeByEDMType(t *testing.T) {
 		{EdmDuration, "P1DT2H30M", `"P1DT2H30M"`}, {EdmDuration, "PT45S", `"PT45S"`}, {EdmDuration, "-PT1.5S", `"-PT1.5S"`}, {EdmDuration, "P", ""}, {EdmDuration, "PT", ""}, {EdmDuration, "P1Y", ""}, {EdmDuration, "1h", ""},
 		{EdmDateTimeOffset, "2017-01-01T00:00:17.7769392-08:00", `"2017-01-01T00:00:17.7769392-08:00"`},
 		{EdmDateTimeOffset, "2024-01-31T09:30:00Z", `"2024-01-31T09:30:00Z"`},
-		{EdmDateTimeOffset, "2024-01-31T09:30:00", ""},                 // no zone
-		{EdmDateTimeOffset, "2024-01-31T09:30:00.12345678Z", ""},       // eight digits
-		{EdmDateTimeOffset, "2024-01-31T09:30:00+15:00", ""},           // offset
-		{EdmDateTimeOffset, "2024-02-30T09:30:00Z", ""},                // no such day
-		{EdmDateTimeOffset, "0001-01-01T00:00:00+14:00", ""},           // year 0 in UTC (issue #10.11)
-		{EdmDateTimeOffset, "9999-12-31T23:59:59-01:00", ""},           // year 10000 in UTC
+		{EdmDateTimeOffset, "2024-01-31T09:30:00", ""},           // no zone
+		{EdmDateTimeOffset, "2024-01-31T09:30:00.12345678Z", ""}, // eight digits
+		{EdmDateTimeOffset, "2024-01-31T09:30:00+15:00", ""},     // offset
+		{EdmDateTimeOffset, "2024-02-30T09:30:00Z", ""},          // no such day
+		{EdmDateTimeOffset, "0001-01-01T00:00:00+14:00", ""},     // year 0 in UTC (issue #10.11)
+		{EdmDateTimeOffset, "9999-12-31T23:59:59-01:00", ""},     // year 10000 in UTC
 		{EdmDateTimeOffset, "0001-01-01T00:00:00-01:00", `"0001-01-01T00:00:00-01:00"`},
 		{EdmBinary, "aGVsbG8=", `"aGVsbG8="`}, {EdmBinary, "aGVsbG8", `"aGVsbG8"`}, {EdmBinary, "not base64!", ""},
 		{status, "NonCompliant", `"nonCompliant"`}, {status, " compliant ", `"compliant"`}, {status, "green", ""},
