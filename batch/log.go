@@ -40,13 +40,13 @@ func (s *scheduler) logProblem(r *item, res *csvio.Result) {
 // 429s push the pacer's wait half a second or more past the end of the
 // wait logged last. It tells the longest wait asked and the pacer's rate.
 func (s *scheduler) logThrottle(a *answer) {
-	until := s.cfg.Pacer.ThrottledUntil()
+	until := s.pacers[a.kind].ThrottledUntil()
 	if until.Sub(s.loggedEnd) < 500*time.Millisecond || !until.After(a.at) {
 		return
 	}
 	s.loggedEnd = until
 	e := s.cfg.Log.Info().Float64("waitSeconds", until.Sub(a.at).Round(time.Millisecond).Seconds())
-	if n, per := s.cfg.Pacer.Limit(); n > 0 {
+	if n, per := s.pacers[a.kind].Limit(); n > 0 {
 		e = e.Stringer("rate", Rate{N: n, Per: per})
 	}
 	if a.res != nil {

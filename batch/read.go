@@ -19,12 +19,15 @@ type item struct {
 	patch     graph.Patch
 	done      *csvio.Result // set by the reader for a row that is not sent: invalid, or valid in a dry run
 
+	kind      kind      // what its next envelope does: read it first, or write it
 	reqID     string    // the $batch item id, the row number
-	sends     int       // times sent: the attempts column
+	reads     int       // times sent to be read
+	writes    int       // times sent to be written
 	failures  int       // sends answered 5xx or lost, counted against MaxAttempts
 	throttles int       // sends answered 429
 	reauths   int       // sends answered 401
 	due       time.Time // while backing off: when it may be sent again
+	current   []byte    // between its read and its backup: what Graph holds
 }
 
 // chunk is what the reader hands the scheduler at a time: rows, and at the

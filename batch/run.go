@@ -45,8 +45,20 @@ type Config struct {
 	Rows        RowRange // process only these data rows; the zero value means all
 	DryRun      bool     // validate only: outcomes are valid or invalid and nothing is sent
 	Pacer       *Pacer   // paces writes; default a Pacer with no ceiling
-	Stats       *Stats   // live counts; default a private one
-	Log         zerolog.Logger
+	ReadPacer   *Pacer   // paces reads; default a Pacer with no ceiling
+	// SkipUnchanged reads each row's entity before writing it, and records
+	// a row whose values all equal Graph's as unchanged, unwritten.
+	SkipUnchanged bool
+	// Backup, when set, reads each row's entity and records the values it
+	// is about to change before the row is written (--backup).
+	Backup *Backup
+	// Plan, when set, reads each row's entity, writes nothing to Graph, and
+	// gets a line for every property a row would change: row, keys,
+	// property, current, desired. Rows that would change are valid; the
+	// others unchanged.
+	Plan  TableWriter
+	Stats *Stats // live counts; default a private one
+	Log   zerolog.Logger
 	// History is what an earlier run recorded, for --resume: rows it
 	// finished are skipped, and must have the keys it recorded for them.
 	// Nil means a fresh run.
@@ -95,6 +107,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Pacer == nil {
 		c.Pacer = NewPacer(Rate{})
+	}
+	if c.ReadPacer == nil {
+		c.ReadPacer = NewPacer(Rate{})
 	}
 	if c.Stats == nil {
 		c.Stats = new(Stats)
@@ -186,7 +201,7 @@ func Run(ctx context.Context, src RowReader, dst ResultWriter, send Sender, cfg 
 	for range cfg.Concurrency {
 		workers.Go(func() { work(ctx, send, cfg.Target.Version, s.jobs, s.answers) })
 	}
-	outcomes := make(chan []csvio.Result, 16)
+	outcomes := make(chan []record, 16)
 	g.Go(func() error { defer close(quit); defer close(s.jobs); return s.run(ctx, outcomes) })
 	g.Go(func() error { return write(dst, outcomes, &cfg) })
 	err := g.Wait()

@@ -34,10 +34,21 @@ const (
 // job is a worker's next task: send an envelope, or, with no rows, get a
 // new token in place of the one of generation reauthGen.
 type job struct {
+	kind      kind
 	rows      []*item
 	reqs      []graph.Request
 	reauthGen uint64
 }
+
+// kind is what an envelope does with its rows: read them or write them.
+// The two never share an envelope, and each has its pacer.
+type kind int
+
+const (
+	writes kind = iota
+	reads
+	kinds
+)
 
 // answer is what a worker hands back: Graph's answer to one job.
 type answer struct {
@@ -55,13 +66,15 @@ type scheduler struct {
 	jobs     chan job
 	answers  chan answer
 
-	lines      keyLines // rows waiting behind another row for their entity
-	ready      fifo     // rows whose turn it is, to be sent as soon as the pacer allows
-	readySince time.Time
-	waiting    dueHeap // rows backing off
-	held       int     // rows taken from the reader without an outcome yet
-	idle       int     // workers without a job
-	inFlight   int     // jobs out
+	lines      keyLines         // rows waiting behind another row for their entity
+	ready      [kinds]fifo      // rows whose turn it is, to be sent as soon as the pacer allows
+	readySince [kinds]time.Time // when each queue last went from empty to not, or sent
+	pacers     [kinds]*Pacer    // Config.Pacer and Config.ReadPacer
+	waiting    dueHeap          // rows backing off
+	readsOff   bool             // Graph refuses to read the target: rows are written unread
+	held       int              // rows taken from the reader without an outcome yet
+	idle       int              // workers without a job
+	inFlight   int              // jobs out
 
 	readerDone bool
 	stopping   bool  // take and send nothing more; finish what is in flight
@@ -71,10 +84,12 @@ type scheduler struct {
 	afterReauth []*item      // rows refused with the token being replaced
 	refusal     *graph.Error // why they were
 
-	pending   []csvio.Result // outcomes for the writer
-	problems  int            // invalid or failed rows logged
-	streak    streak         // the latest run of rows failed alike
-	loggedEnd time.Time      // the end of the throttle wait logged last
+	pending   []record  // outcomes for the writer
+	problems  int       // invalid or failed rows logged
+	streak    streak    // the latest run of rows failed alike
+	loggedEnd time.Time // the end of the throttle wait logged last
+
+	toBackup []*item // rows read, whose backup goes to the disk before they are written
 }
 
 // streak is a run of rows that failed with the same permanent error.
@@ -92,13 +107,14 @@ func newScheduler(cfg Config) *scheduler {
 		answers:  make(chan answer, cfg.Concurrency),
 		lines:    make(keyLines),
 		idle:     cfg.Concurrency,
+		pacers:   [kinds]*Pacer{writes: cfg.Pacer, reads: cfg.ReadPacer},
 	}
 }
 
 // run is the scheduler's loop: it takes rows, hands out jobs, takes
 // answers and hands outcomes to the writer until every row it took has an
 // outcome, or the run stops.
-func (s *scheduler) run(ctx context.Context, outcomes chan<- []csvio.Result) error {
+func (s *scheduler) run(ctx context.Context, outcomes chan<- []record) error {
 	defer close(outcomes)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -139,7 +155,7 @@ func (s *scheduler) run(ctx context.Context, outcomes chan<- []csvio.Result) err
 }
 
 // hand passes the outcomes gathered to the writer.
-func (s *scheduler) hand(ctx context.Context, outcomes chan<- []csvio.Result) error {
+func (s *scheduler) hand(ctx context.Context, outcomes chan<- []record) error {
 	if len(s.pending) == 0 {
 		return nil
 	}
@@ -184,10 +200,13 @@ func (s *scheduler) take(c chunk, now time.Time) {
 	for _, r := range c.rows {
 		if r.done != nil {
 			s.logProblem(r, r.done)
-			s.pending = append(s.pending, *r.done)
+			s.pending = append(s.pending, record{Result: *r.done})
 			continue
 		}
 		s.held++
+		if s.cfg.reads() && !s.readsOff {
+			r.kind = reads
+		}
 		if s.lines.admit(r) {
 			s.makeReady(r, now)
 		}
@@ -200,37 +219,51 @@ func (s *scheduler) take(c chunk, now time.Time) {
 	}
 }
 
-// makeReady queues r to be sent as soon as the pacer allows.
+// makeReady queues r to be sent, as its kind says, as soon as the pacer
+// allows.
 func (s *scheduler) makeReady(r *item, now time.Time) {
-	if s.ready.len() == 0 {
-		s.readySince = now
+	if r.kind == reads && s.readsOff {
+		r.kind = writes
 	}
-	s.ready.push(r)
+	q := &s.ready[r.kind]
+	if q.len() == 0 {
+		s.readySince[r.kind] = now
+	}
+	q.push(r)
 }
 
 // dispatch hands envelopes of ready rows to idle workers as far as the
-// pacer allows, and returns when to try again (zero: when something
-// happens).
+// pacers allow, writes first (their budget is the scarce one), and returns
+// when to try again (zero: when something happens).
 func (s *scheduler) dispatch(ctx context.Context, now time.Time) time.Time {
-	for s.idle > 0 && s.ready.len() > 0 && !s.stopping && !s.reauthing && ctx.Err() == nil {
-		want := s.fit()
-		if want == s.ready.len() && want < s.cfg.BatchSize && !s.readerDone && s.held < maxHeld && now.Before(s.readySince.Add(linger)) {
-			return s.readySince.Add(linger) // more rows may come to fill it
+	var wake time.Time
+	for k := range kinds {
+		wake = earliest(wake, s.dispatchKind(ctx, k, now))
+	}
+	return wake
+}
+
+func (s *scheduler) dispatchKind(ctx context.Context, k kind, now time.Time) time.Time {
+	q := &s.ready[k]
+	for s.idle > 0 && q.len() > 0 && !s.stopping && !s.reauthing && ctx.Err() == nil {
+		want := s.fit(q)
+		if want == q.len() && want < s.cfg.BatchSize && !s.readerDone && s.held < maxHeld && now.Before(s.readySince[k].Add(linger)) {
+			return s.readySince[k].Add(linger) // more rows may come to fill it
 		}
-		n, wait := s.cfg.Pacer.TryAcquire(want)
+		n, wait := s.pacers[k].TryAcquire(want)
 		if n == 0 {
 			return now.Add(wait)
 		}
-		s.send(s.ready.take(n))
-		s.readySince = now
+		s.send(k, q.take(n))
+		s.readySince[k] = now
 	}
 	return time.Time{}
 }
 
-// fit returns how many ready rows, oldest first, fit in one envelope.
-func (s *scheduler) fit() int {
+// fit returns how many rows of q, oldest first, fit in one envelope.
+func (s *scheduler) fit(q *fifo) int {
 	n, size := 0, 0
-	for _, r := range s.ready.rows {
+	for _, r := range q.rows {
 		size += len(r.patch.Body) + len(r.patch.URL)
 		if n == s.cfg.BatchSize || (n > 0 && size > maxEnvelopeBytes) {
 			break
@@ -240,22 +273,31 @@ func (s *scheduler) fit() int {
 	return n
 }
 
-// send hands rows to a worker as one envelope. Each row's $batch id is
-// its row number: unique in any envelope, and what a person comparing
-// logs with the results file wants.
-func (s *scheduler) send(rows []*item) {
+// send hands rows to a worker as one envelope of kind k. Each row's $batch
+// id is its row number: unique in any envelope, and what a person
+// comparing logs with the results file wants.
+func (s *scheduler) send(k kind, rows []*item) {
 	reqs := make([]graph.Request, len(rows))
 	for i, r := range rows {
 		r.reqID = strconv.Itoa(r.num)
-		reqs[i] = graph.NewPatchRequest(r.reqID, r.patch)
-		if r.sends > 0 {
+		if k == reads {
+			reqs[i] = graph.NewGetRequest(r.reqID, s.cfg.Target.ReadURL(r.patch.URL, r.patch))
+			r.reads++
+		} else {
+			reqs[i] = graph.NewPatchRequest(r.reqID, r.patch)
+			r.writes++
+		}
+		if (k == reads && r.reads > 1) || (k == writes && r.writes > 1) {
 			s.cfg.Stats.Resends.Add(1)
 		}
-		r.sends++
 	}
 	s.cfg.Stats.Envelopes.Add(1)
-	s.cfg.Stats.Sends.Add(int64(len(rows)))
-	s.start(job{rows: rows, reqs: reqs})
+	if k == reads {
+		s.cfg.Stats.Reads.Add(int64(len(rows)))
+	} else {
+		s.cfg.Stats.Sends.Add(int64(len(rows)))
+	}
+	s.start(job{kind: k, rows: rows, reqs: reqs})
 }
 
 func (s *scheduler) start(j job) {
@@ -287,6 +329,9 @@ func (s *scheduler) handle(ctx context.Context, a *answer) error {
 		s.itemsAnswered(a)
 	}
 	s.logThrottle(a)
+	if err := s.backUp(a.at); err != nil {
+		return err
+	}
 	if len(s.afterReauth) > 0 && !s.reauthing && !s.stopping {
 		s.reauthing = true
 		s.start(job{reauthGen: a.res.TokenGen})
@@ -304,10 +349,12 @@ func (s *scheduler) reauthenticated(a *answer) error {
 	case a.err != nil:
 		return fmt.Errorf("graph refused the token and no new one could be had: %w", a.err)
 	}
-	if s.ready.len() == 0 {
-		s.readySince = a.at
+	for _, r := range s.afterReauth { // first, so that a refused fresh token shows at once
+		if q := &s.ready[r.kind]; q.len() == 0 {
+			s.readySince[r.kind] = a.at
+		}
+		s.ready[r.kind].pushFront([]*item{r})
 	}
-	s.ready.pushFront(s.afterReauth) // first, so that a refused fresh token shows at once
 	s.afterReauth = nil
 	return nil
 }
@@ -365,7 +412,7 @@ func (s *scheduler) itemsAnswered(a *answer) {
 			admitted++
 		}
 	}
-	s.cfg.Pacer.Admitted(admitted, a.sent)
+	s.pacers[a.kind].Admitted(admitted, a.sent)
 	envelope := func(ge *graph.Error) *graph.Error {
 		ge.RequestID = cmp.Or(ge.RequestID, a.res.RequestID)
 		ge.ClientRequestID = cmp.Or(ge.ClientRequestID, a.res.ClientRequestID)
@@ -380,6 +427,8 @@ func (s *scheduler) itemsAnswered(a *answer) {
 			s.apply(r, transient, envelope(&graph.Error{Message: "Graph's answer named this item more than once"}), a)
 		case resp.Status < 100 || resp.Status > 599:
 			s.apply(r, transient, envelope(&graph.Error{Message: fmt.Sprintf("Graph's answer for this item has no valid status (%d)", resp.Status)}), a)
+		case classify(resp.Status) == done && a.kind == reads:
+			s.read(r, resp, envelope(&graph.Error{}), a)
 		case classify(resp.Status) == done:
 			s.finish(r, csvio.Updated, resp.Status, envelope(&graph.Error{}), a.at)
 		default:
@@ -395,7 +444,7 @@ func (s *scheduler) apply(r *item, v verdict, ge *graph.Error, a *answer) {
 	case throttled:
 		s.cfg.Stats.Throttled.Add(1)
 		r.throttles++
-		s.cfg.Pacer.Throttle(s.retryWait(ge, r.throttles), a.sent) // holds every send back
+		s.pacers[a.kind].Throttle(s.retryWait(ge, r.throttles), a.sent) // holds every send of its kind back
 		s.makeReady(r, a.at)
 	case transient:
 		s.cfg.Stats.Faults.Add(1)
@@ -413,7 +462,11 @@ func (s *scheduler) apply(r *item, v verdict, ge *graph.Error, a *answer) {
 		}
 		s.afterReauth = append(s.afterReauth, r)
 		s.refusal = ge
-	default:
+	case permanent:
+		if a.kind == reads {
+			s.readRefused(r, ge, a)
+			return
+		}
 		s.fail(r, ge, a.at, true)
 	}
 }
@@ -457,18 +510,18 @@ func (s *scheduler) finish(r *item, o csvio.Outcome, status int, ge *graph.Error
 		Keys:            r.keys,
 		Outcome:         o,
 		HTTPStatus:      status,
-		Attempts:        r.sends,
+		Attempts:        r.reads + r.writes,
 		RequestID:       ge.RequestID,
 		ClientRequestID: ge.ClientRequestID,
 		FinishedAt:      at,
 	}
-	if o != csvio.Updated {
+	if o == csvio.Failed {
 		res.ErrorCode, res.ErrorMessage = ge.Code, ge.Message
 	} else {
 		s.streak = streak{}
 	}
 	s.logProblem(r, &res)
-	s.pending = append(s.pending, res)
+	s.pending = append(s.pending, record{Result: res})
 	s.held--
 	if next := s.lines.release(r); next != nil {
 		s.makeReady(next, at)

@@ -13,11 +13,13 @@ type Stats struct {
 	Read      atomic.Int64 // data rows read (within --limit), skipped ones included
 	Skipped   atomic.Int64 // rows an earlier run finished
 	Updated   atomic.Int64
+	Unchanged atomic.Int64 // read first and already as wanted: not written
 	Failed    atomic.Int64
 	Invalid   atomic.Int64
 	Valid     atomic.Int64
 	Envelopes atomic.Int64 // $batch requests sent
-	Sends     atomic.Int64 // items sent, first sends and resends
+	Reads     atomic.Int64 // items sent to be read (GET), first sends and resends
+	Sends     atomic.Int64 // items sent to be written, first sends and resends
 	Resends   atomic.Int64 // items sent again after a 429, 5xx or lost answer
 	Throttled atomic.Int64 // items (or whole envelopes' items) answered 429
 	Faults    atomic.Int64 // items answered 5xx, or lost with their envelope
@@ -29,10 +31,12 @@ type Summary struct {
 	Read      int64 `json:"read"`
 	Skipped   int64 `json:"skipped"`
 	Updated   int64 `json:"updated"`
+	Unchanged int64 `json:"unchanged"`
 	Failed    int64 `json:"failed"`
 	Invalid   int64 `json:"invalid"`
 	Valid     int64 `json:"valid"`
 	Envelopes int64 `json:"envelopes"`
+	Reads     int64 `json:"reads"`
 	Sends     int64 `json:"sends"`
 	Resends   int64 `json:"resends"`
 	Throttled int64 `json:"throttled"`
@@ -48,10 +52,12 @@ func (s *Stats) Snapshot() Summary {
 		Read:      s.Read.Load(),
 		Skipped:   s.Skipped.Load(),
 		Updated:   s.Updated.Load(),
+		Unchanged: s.Unchanged.Load(),
 		Failed:    s.Failed.Load(),
 		Invalid:   s.Invalid.Load(),
 		Valid:     s.Valid.Load(),
 		Envelopes: s.Envelopes.Load(),
+		Reads:     s.Reads.Load(),
 		Sends:     s.Sends.Load(),
 		Resends:   s.Resends.Load(),
 		Throttled: s.Throttled.Load(),
@@ -61,12 +67,14 @@ func (s *Stats) Snapshot() Summary {
 }
 
 // Done returns how many rows have an outcome in this run.
-func (s Summary) Done() int64 { return s.Updated + s.Failed + s.Invalid + s.Valid }
+func (s Summary) Done() int64 { return s.Updated + s.Unchanged + s.Failed + s.Invalid + s.Valid }
 
 func (s *Stats) count(o csvio.Outcome) {
 	switch o {
 	case csvio.Updated:
 		s.Updated.Add(1)
+	case csvio.Unchanged:
+		s.Unchanged.Add(1)
 	case csvio.Failed:
 		s.Failed.Add(1)
 	case csvio.Invalid:

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/graphbatch/graphbatch/csvio"
@@ -19,7 +20,7 @@ const (
 // write owns dst: it records the outcomes the scheduler hands over, in
 // order, until there are no more. A crash loses at most the outcomes of
 // rows in flight or just answered.
-func write(dst ResultWriter, outcomes <-chan []csvio.Result, cfg *Config) error {
+func write(dst ResultWriter, outcomes <-chan []record, cfg *Config) error {
 	tick := time.NewTicker(flushInterval)
 	defer tick.Stop()
 	var commit <-chan time.Time // set while outcomes wait for their flush
@@ -30,8 +31,7 @@ func write(dst ResultWriter, outcomes <-chan []csvio.Result, cfg *Config) error 
 				return dst.Flush()
 			}
 			for i := range rs {
-				cfg.Stats.count(rs[i].Outcome)
-				if err := dst.Write(&rs[i]); err != nil {
+				if err := cfg.record(dst, &rs[i]); err != nil {
 					return err
 				}
 			}
@@ -49,4 +49,24 @@ func write(dst ResultWriter, outcomes <-chan []csvio.Result, cfg *Config) error 
 			}
 		}
 	}
+}
+
+// record is one row's outcome, with its lines of the plan, if any.
+type record struct {
+	csvio.Result
+	plan [][]string
+}
+
+// record writes one outcome to dst, and its plan lines to the plan.
+func (c *Config) record(dst ResultWriter, r *record) error {
+	c.Stats.count(r.Outcome)
+	if err := dst.Write(&r.Result); err != nil {
+		return err
+	}
+	for _, line := range r.plan {
+		if err := c.Plan.Write(line); err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+	}
+	return nil
 }

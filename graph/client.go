@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -213,4 +214,56 @@ func (c *Client) Metadata(ctx context.Context, v Version, w io.Writer) error {
 		err = fmt.Errorf("the metadata is larger than %d MB", maxMetadataBytes>>20)
 	}
 	return err
+}
+
+// Page is one page of a collection Graph listed.
+type Page struct {
+	Values   []json.RawMessage `json:"value"`
+	NextLink string            `json:"@odata.nextLink"`
+}
+
+// List GETs one page of a collection. url is relative to the version root
+// ("/users?$select=id"), or a nextLink Graph gave, which must be under the
+// same root and version: a link elsewhere is refused, never followed with
+// the token. Graph's error answers are *Error; an answer that is not a
+// page wraps ErrMalformed.
+func (c *Client) List(ctx context.Context, v Version, url string) (*Page, error) {
+	base := c.root + "/" + string(v)
+	if strings.Contains(url, "://") {
+		rel, ok := strings.CutPrefix(url, base+"/")
+		if !ok {
+			return nil, fmt.Errorf("%w: the next page is at %s, outside %s: not followed", ErrMalformed, Clean(url), base)
+		}
+		url = "/" + rel
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("client-request-id", uuid.NewString())
+	if _, err := c.authorize(ctx, req); err != nil {
+		return nil, err
+	}
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	answer, err := readAnswer(resp)
+	if err != nil {
+		return nil, fmt.Errorf("reading the page: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := ParseError(resp.StatusCode, answer)
+		e.RequestID = cmp.Or(cut(Clean(resp.Header.Get("request-id")), maxCodeText), e.RequestID)
+		e.ClientRequestID = req.Header.Get("client-request-id")
+		e.RetryAfter = resp.Header.Get("Retry-After")
+		return nil, e
+	}
+	var p Page
+	if err := json.Unmarshal(answer, &p); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return &p, nil
 }

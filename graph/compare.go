@@ -273,3 +273,117 @@ func (p *Prop) Cell(raw json.RawMessage, null string) string {
 	}
 	return string(raw)
 }
+
+// ReadURL returns the URL, relative to the version root, that reads what
+// patch p sets on the entity at path: with $select of the properties it
+// sets, unless one of them is only on a derived type (which $select would
+// have to name with a cast); then the whole entity.
+func (t *Target) ReadURL(path string, p Patch) string {
+	if p.Type != "" {
+		return path
+	}
+	names := make([]string, 0, len(p.Sets))
+	for _, s := range p.Sets {
+		if t.Type.Prop(s.Prop.Name) == nil {
+			return path
+		}
+		names = append(names, s.Prop.Name)
+	}
+	return path + "?$select=" + strings.Join(names, ",")
+}
+
+// Change is one property a row would change.
+type Change struct {
+	Column  string          // the property, or TypeColumn
+	Prop    *Prop           // nil for TypeColumn
+	Current json.RawMessage // what Graph holds; nil when it does not say (null)
+	Desired json.RawMessage
+}
+
+// Diff returns what p would change on an entity that Graph says holds
+// current (its JSON object as read): the properties whose values differ
+// by type (see Equal), and its type, when p names another.
+func Diff(p Patch, current []byte) ([]Change, error) {
+	var holds map[string]json.RawMessage
+	if err := json.Unmarshal(current, &holds); err != nil {
+		return nil, err
+	}
+	var changes []Change
+	if p.Type != "" {
+		now := lookupRaw(holds, "@odata.type")
+		var name string
+		_ = json.Unmarshal(now, &name)
+		if !strings.EqualFold(strings.TrimPrefix(name, "#"), strings.TrimPrefix(p.Type, "#")) {
+			changes = append(changes, Change{Column: TypeColumn, Current: now, Desired: mustMarshal(p.Type)})
+		}
+	}
+	for _, s := range p.Sets {
+		now := lookupRaw(holds, s.Prop.Name)
+		if !s.Prop.Equal(now, s.Value) {
+			changes = append(changes, Change{Column: s.Prop.Name, Prop: s.Prop, Current: now, Desired: s.Value})
+		}
+	}
+	return changes, nil
+}
+
+// lookupRaw returns o's member name, matched without regard to case.
+func lookupRaw(o map[string]json.RawMessage, name string) json.RawMessage {
+	if v, ok := o[name]; ok {
+		return v
+	}
+	for k, v := range o {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
+
+// Cell writes c's current or desired value as a cell of update's input
+// format (see Prop.Cell).
+func (c Change) Cell(raw json.RawMessage, null string) string {
+	if c.Prop != nil {
+		return c.Prop.Cell(raw, null)
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil || s == "" {
+		return null
+	}
+	return s
+}
+
+// RouteRefused reports whether Graph's error for a read says the route
+// itself cannot be read, rather than that the entity does not exist:
+// Intune answers 400 "No method match route template" (or 405) for GETs on
+// some of its per-device status routes (CONTRACT §8).
+func RouteRefused(e *Error) bool {
+	switch {
+	case e.Code == "No method match route template",
+		e.Status == 400, e.Status == 405, e.Status == 501:
+		return true
+	case e.Status == 404:
+		return !strings.Contains(strings.ToLower(e.Code), "notfound") // "Resource not found for the segment" is BadRequest
+	}
+	return false
+}
+
+// Values returns the members of an entity Graph returned, by name in
+// lower case.
+func Values(entity []byte) (map[string]json.RawMessage, error) {
+	var holds map[string]json.RawMessage
+	if err := json.Unmarshal(entity, &holds); err != nil {
+		return nil, err
+	}
+	out := make(map[string]json.RawMessage, len(holds))
+	for k, v := range holds {
+		out[strings.ToLower(k)] = v
+	}
+	return out, nil
+}
+
+// TypeOf returns the @odata.type of an entity's Values, or "".
+func TypeOf(values map[string]json.RawMessage) string {
+	var s string
+	_ = json.Unmarshal(values["@odata.type"], &s)
+	return s
+}

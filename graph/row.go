@@ -25,6 +25,14 @@ const MaxKeyBytes = 1024
 type Patch struct {
 	URL  string // path relative to {root}/{version}, keys escaped
 	Body []byte // a JSON object with one member per non-empty cell
+	Type string // the @odata.type the row names, "#microsoft.graph.…", or ""
+	Sets []Set  // what the body sets, in column order
+}
+
+// Set is one property a row sets, and the JSON value it sets it to.
+type Set struct {
+	Prop  *Prop
+	Value json.RawMessage
 }
 
 // ValueError says which column of a row holds a value Graph would refuse.
@@ -166,20 +174,26 @@ func (r *Row) NewPatch(fields []string) (Patch, error) {
 			return Patch{}, &ValueError{Column: t.Keys[i], Value: k, Err: err}
 		}
 	}
-	body, err := r.Body(fields[len(t.Keys):])
+	p, err := r.body(fields[len(t.Keys):])
 	if err != nil {
 		return Patch{}, err
 	}
-	return Patch{URL: t.Path(trimmed), Body: body}, nil
+	p.URL = t.Path(trimmed)
+	return p, nil
 }
 
 // Body returns the JSON PATCH body for the cells after the keys.
 func (r *Row) Body(cells []string) ([]byte, error) {
+	p, err := r.body(cells)
+	return p.Body, err
+}
+
+func (r *Row) body(cells []string) (Patch, error) {
 	typ, typeName := r.t.Type, ""
 	if r.typed {
 		if cell := strings.TrimSpace(cells[0]); cell != "" {
 			if typ = derivedType(r.t.Type, cell); typ == nil {
-				return nil, &ValueError{Column: TypeColumn, Value: cell, Err: fmt.Errorf("is not %s or a type derived from it (%s)", r.t.Type.ShortName(), typeNames(r.t.Type))}
+				return Patch{}, &ValueError{Column: TypeColumn, Value: cell, Err: fmt.Errorf("is not %s or a type derived from it (%s)", r.t.Type.ShortName(), typeNames(r.t.Type))}
 			}
 			typeName = "#" + typ.Name
 		}
@@ -191,18 +205,18 @@ func (r *Row) Body(cells []string) ([]byte, error) {
 		b.WriteString(`"@odata.type":`)
 		b.Write(mustMarshal(typeName))
 	}
-	set := 0
+	var sets []Set
 	for i, cell := range cells {
 		if cell == "" {
 			continue
 		}
 		p := r.prop(typ, r.names[i])
 		if p == nil {
-			return nil, &ValueError{Column: r.names[i], Err: r.missing(typ, r.names[i])}
+			return Patch{}, &ValueError{Column: r.names[i], Err: r.missing(typ, r.names[i])}
 		}
 		value, err := r.value(p, cell)
 		if err != nil {
-			return nil, &ValueError{Column: p.Name, Value: cell, Err: err}
+			return Patch{}, &ValueError{Column: p.Name, Value: cell, Err: err}
 		}
 		if b.Len() > 1 {
 			b.WriteByte(',')
@@ -210,13 +224,13 @@ func (r *Row) Body(cells []string) ([]byte, error) {
 		b.Write(mustMarshal(p.Name))
 		b.WriteByte(':')
 		b.Write(value)
-		set++
+		sets = append(sets, Set{Prop: p, Value: value})
 	}
-	if set == 0 {
-		return nil, ErrNoProperty
+	if len(sets) == 0 {
+		return Patch{}, ErrNoProperty
 	}
 	b.WriteByte('}')
-	return b.Bytes(), nil
+	return Patch{Body: b.Bytes(), Type: typeName, Sets: sets}, nil
 }
 
 // value returns the JSON value of a non-empty cell for p.

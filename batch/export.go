@@ -1,0 +1,230 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/graphbatch/graphbatch/graph"
+)
+
+// Lister reads a collection a page at a time; *graph.Client is one.
+type Lister interface {
+	List(ctx context.Context, v graph.Version, url string) (*graph.Page, error)
+}
+
+// ExportConfig says what to export and how.
+type ExportConfig struct {
+	Target      *graph.Target
+	Select      []string // the columns to export, as Target.Columns names them
+	Filter      string   // an OData $filter, or ""
+	Outer       []string // the values of the target's keys but the last, in order
+	PageSize    int      // $top: entities a page; 0 lets Graph choose
+	NullToken   string   // default graph.DefaultNullToken
+	MaxAttempts int      // sends of a page answered 5xx or lost; default DefaultMaxAttempts
+	MaxWait     time.Duration
+	Pacer       *Pacer // paces the pages, each one read; default no ceiling
+	Stats       *Stats // Reads counts pages, Valid the rows written
+	Log         zerolog.Logger
+}
+
+// Header returns the export's header: the target's key columns, then
+// @odata.type if its type has derived types, then the selected columns.
+func (c *ExportConfig) Header() []string {
+	h := append([]string(nil), c.Target.Keys...)
+	if len(c.Target.Type.AllDerived()) > 0 {
+		h = append(h, graph.TypeColumn)
+	}
+	return append(h, c.Select...)
+}
+
+// Export lists the target's collection, following @odata.nextLink, and
+// writes a row in update's input format for each entity: its keys, its
+// type, and the selected properties, with the null token for nulls and
+// JSON for complex and collection values (CONTRACT §8). It streams: each
+// page is written before the next is read. ctx stops it.
+func Export(ctx context.Context, list Lister, dst TableWriter, cfg ExportConfig) error {
+	if cfg.NullToken == "" {
+		cfg.NullToken = graph.DefaultNullToken
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = DefaultMaxWait
+	}
+	if cfg.Pacer == nil {
+		cfg.Pacer = NewPacer(Rate{})
+	}
+	if cfg.Stats == nil {
+		cfg.Stats = new(Stats)
+	}
+	props, err := cfg.props()
+	if err != nil {
+		return err
+	}
+	next := cfg.firstPage()
+	for next != "" {
+		page, err := cfg.page(ctx, list, next)
+		if err != nil {
+			return err
+		}
+		for _, v := range page.Values {
+			if err := dst.Write(cfg.row(v, props)); err != nil {
+				return err
+			}
+			cfg.Stats.Valid.Add(1)
+		}
+		next = page.NextLink
+	}
+	cfg.Stats.AllRead.Store(true)
+	return dst.Sync()
+}
+
+// props returns the properties the selected columns name.
+func (c *ExportConfig) props() ([]*graph.Prop, error) {
+	settable := map[string]*graph.Prop{}
+	for _, p := range c.Target.Settable() {
+		settable[strings.ToLower(p.Name)] = p
+	}
+	props := make([]*graph.Prop, len(c.Select))
+	for i, name := range c.Select {
+		if props[i] = settable[strings.ToLower(name)]; props[i] == nil {
+			return nil, fmt.Errorf("--select: %s is not a column of %s", graph.Quote(name), c.Target.Name())
+		}
+		c.Select[i] = props[i].Name
+	}
+	return props, nil
+}
+
+// firstPage returns the URL of the first page: the collection, with
+// $select (unless a column is only on a derived type, which $select would
+// have to name with a cast), $filter and $top.
+func (c *ExportConfig) firstPage() string {
+	q := url.Values{}
+	sel := append([]string(nil), c.Target.Type.Key...)
+	for _, name := range c.Select {
+		if c.Target.Type.Prop(name) == nil {
+			sel = nil
+			break
+		}
+		sel = append(sel, name)
+	}
+	if sel != nil {
+		q.Set("$select", strings.Join(sel, ","))
+	}
+	if c.Filter != "" {
+		q.Set("$filter", c.Filter)
+	}
+	if c.PageSize > 0 {
+		q.Set("$top", strconv.Itoa(c.PageSize))
+	}
+	u := c.Target.CollectionPath(c.Outer)
+	if len(q) > 0 {
+		u += "?" + strings.ReplaceAll(q.Encode(), "%24", "$")
+	}
+	return u
+}
+
+// page reads one page, paced, waiting as Graph asks and sending again
+// after a fault, up to MaxAttempts.
+func (c *ExportConfig) page(ctx context.Context, list Lister, u string) (*graph.Page, error) {
+	for attempt := 1; ; attempt++ {
+		if _, err := c.Pacer.Acquire(ctx, 1); err != nil {
+			return nil, err
+		}
+		c.Stats.Reads.Add(1)
+		page, err := list.List(ctx, c.Target.Version, u)
+		if err == nil {
+			return page, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var ge *graph.Error
+		v := transient
+		if errors.As(err, &ge) {
+			v = classify(ge.Status)
+		} else {
+			ge = &graph.Error{Message: graph.Clean(err.Error())}
+		}
+		switch {
+		case v == throttled:
+			c.Stats.Throttled.Add(1)
+			c.Pacer.Throttle(c.wait(ge, attempt), time.Now())
+		case v == transient && attempt < c.MaxAttempts && !errors.Is(err, graph.ErrMalformed):
+			c.Stats.Faults.Add(1)
+			if err := sleep(ctx, c.wait(ge, attempt)); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("listing %s: %w", u, err)
+		}
+	}
+}
+
+func (c *ExportConfig) wait(ge *graph.Error, n int) time.Duration {
+	if d, ok := graph.RetryAfter(ge.RetryAfter, time.Now()); ok {
+		return min(d, c.MaxWait)
+	}
+	return backoff(n)
+}
+
+// row returns the export's record for one entity.
+func (c *ExportConfig) row(entity json.RawMessage, props []*graph.Prop) []string {
+	values, _ := graph.Values(entity)
+	typ := c.Target.Type
+	rec := append([]string(nil), c.Outer...)
+	rec = append(rec, keyCell(values, typ))
+	if len(typ.AllDerived()) > 0 {
+		name := graph.TypeOf(values)
+		rec = append(rec, name)
+		if d := derived(typ, name); d != nil {
+			typ = d
+		}
+	}
+	for _, p := range props {
+		raw, has := values[strings.ToLower(p.Name)]
+		switch {
+		case typ.Prop(p.Name) == nil: // a column of another derived type
+			rec = append(rec, "")
+		case (!has || string(raw) == "null") && !p.Nullable:
+			rec = append(rec, "") // Graph left out a value it cannot null: leave it alone
+		default:
+			rec = append(rec, p.Cell(raw, c.NullToken))
+		}
+	}
+	return rec
+}
+
+// keyCell returns the entity's key, the value of its key property.
+func keyCell(values map[string]json.RawMessage, t *graph.DataType) string {
+	var parts []string
+	for _, k := range t.Key {
+		var s string
+		if json.Unmarshal(values[strings.ToLower(k)], &s) != nil {
+			s = string(values[strings.ToLower(k)])
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ",")
+}
+
+// derived returns the type an @odata.type names among t and its derived
+// types, or nil.
+func derived(t *graph.DataType, name string) *graph.DataType {
+	name = strings.TrimPrefix(name, "#")
+	for _, d := range append([]*graph.DataType{t}, t.AllDerived()...) {
+		if strings.EqualFold(d.Name, name) {
+			return d
+		}
+	}
+	return nil
+}
