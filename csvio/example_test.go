@@ -14,15 +14,15 @@ import (
 
 func ExampleReader() {
 	// A file as Excel saves it in many European locales: ";" between cells.
-	in := `policyId;ID;Status
+	in := `parentId;ID;Status
 pol-1;dev-1;compliant
 pol-1;dev-2;"non
 compliant";extra
 pol-2;dev-3; nonCompliant
 `
 	r, err := csvio.NewReader(strings.NewReader(in), csvio.Header{
-		Columns:  []string{"policyId", "id", "status", "userName"},
-		Required: []string{"policyId", "id"},
+		Columns:  []string{"parentId", "id", "status", "userName"},
+		Required: []string{"parentId", "id"},
 	})
 	if err != nil {
 		log.Fatal(err)
