@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
@@ -39,6 +40,7 @@ type Reader struct {
 
 	csv     *csv.Reader
 	in      *bufio.Reader // what csv reads from
+	raw     *countReader  // the input as given
 	index   []int         // for each file column, its place in Row.Fields, or -1 for an unnamed column
 	width   int
 	num     int
@@ -79,9 +81,11 @@ var ErrCROnly = errors.New(`lines end in a carriage return alone ("CSV (Macintos
 // NewReader reads and checks the header of r and returns a Reader positioned
 // at the first data row. It understands what spreadsheet programs write:
 // a UTF-8 or UTF-16 byte order mark, an Excel "sep=;" first line, and ",",
-// ";" or TAB as delimiter, whichever the header line uses most.
+// ";" or TAB as delimiter, whichever the header line uses most. It reads r
+// once, as it goes: r may be a pipe.
 func NewReader(r io.Reader, h Header) (*Reader, error) {
-	br, err := decodeBOM(r)
+	raw := &countReader{r: r}
+	br, err := decodeBOM(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +98,7 @@ func NewReader(r io.Reader, h Header) (*Reader, error) {
 	c.FieldsPerRecord = -1             // rows of a different width become invalid rows, not a stop
 	c.ReuseRecord = true               // Read copies the fields it keeps
 	c.TrimLeadingSpace = comma != '\t' // `a, "b, c"`; with TABs it would eat empty cells
-	rd := &Reader{Comma: comma, csv: c, in: br, width: len(h.Columns), skipped: skipped}
+	rd := &Reader{Comma: comma, csv: c, in: br, raw: raw, width: len(h.Columns), skipped: skipped}
 	header, err := c.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, ErrNoHeader
@@ -197,6 +201,12 @@ func (r *Reader) Read() (Row, error) {
 // Read may wait for more.
 func (r *Reader) Buffered() int { return r.in.Buffered() }
 
+// Offset returns how many bytes of the input the Reader has read so far,
+// counted as given (before any UTF-16 decoding), read-ahead included: with
+// the size of a regular file, it tells how far reading has come. It is safe
+// to call while another goroutine calls Read.
+func (r *Reader) Offset() int64 { return r.raw.n.Load() }
+
 // fields returns the slice for a row's cells, empty.
 func (r *Reader) fields() []string {
 	if !r.ReuseFields {
@@ -292,47 +302,14 @@ func peekLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-// CountRows counts the data rows of a CSV without parsing it: records end
-// at newlines outside quotes; the header, an Excel "sep=" line and blank
-// lines are not rows. It reads UTF-8 only (with or without BOM): for UTF-16
-// it returns ok false. It is for progress displays, so it is fast rather
-// than exact about malformed files.
-func CountRows(r io.Reader) (n int, ok bool, err error) {
-	br := bufio.NewReader(r) // for peeking; reads below go around it
-	if start, _ := br.Peek(2); isUTF16(start) {
-		return 0, false, nil
-	}
-	if first, _ := peekLine(br); len(first) > 0 {
-		if _, ok := sepLine(bytes.TrimPrefix(first, []byte("\uFEFF"))); ok {
-			_, _ = br.Discard(len(first))
-		}
-	}
-	records, quoted, blank := 0, false, true
-	buf := make([]byte, 1<<20)
-	for {
-		m, rerr := br.Read(buf)
-		for _, c := range buf[:m] {
-			switch {
-			case c == '"':
-				quoted, blank = !quoted, false
-			case c == '\n' && !quoted:
-				if !blank {
-					records++
-				}
-				blank = true
-			case c != '\r':
-				blank = false
-			}
-		}
-		if errors.Is(rerr, io.EOF) {
-			break
-		}
-		if rerr != nil {
-			return 0, false, rerr
-		}
-	}
-	if !blank {
-		records++ // a last record without a newline
-	}
-	return max(records-1, 0), true, nil
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"unicode/utf16"
 
 	"github.com/google/go-cmp/cmp"
@@ -1056,57 +1055,6 @@ func TestReadReuseFields(t *testing.T) {
 	}
 }
 
-// TestCountRows checks that CountRows counts the rows a Reader reads, or
-// says it cannot count.
-func TestCountRows(t *testing.T) {
-	t.Parallel()
-	const header = "parentId,id,status\n"
-	tests := []struct {
-		name   string
-		input  string
-		want   int
-		wantOK bool
-	}{
-		{"Empty", "", 0, true},
-		{"HeaderOnly", header, 0, true},
-		{"TwoRows", header + "p,1,compliant\np,2,error\n", 2, true},
-		{"NoFinalNewline", header + "p,1,compliant\np,2,error", 2, true},
-		{"CRLF", "parentId,id\r\np,1\r\np,2\r\n", 2, true},
-		{"BlankLines", header + "\np,1,compliant\n\r\n\np,2,error\n\n", 2, true},
-		{"QuotedNewline", header + "p,1,\"two\nlines\"\np,2,x\n", 2, true},
-		{"UTF8BOM", "\uFEFF" + header + "p,1,x\n", 1, true},
-		{"SepLine", "sep=;\nparentId;id\np;1\np;2\n", 2, true},
-		{"BOMAndSepLine", "\uFEFFsep=;\r\nparentId;id\r\np;1\r\n", 1, true},
-		{"UTF16LE", string(utf16LE(header + "p,1,x\n")), 0, false},
-		{"UTF16BE", string(utf16BE(header + "p,1,x\n")), 0, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			n, ok, err := csvio.CountRows(strings.NewReader(tt.input))
-			if n != tt.want || ok != tt.wantOK || err != nil {
-				t.Errorf("CountRows(%q) = %d, %v, %v; want %d, %v, nil", tt.input, n, ok, err, tt.want, tt.wantOK)
-			}
-		})
-	}
-}
-
-// TestCountRowsLarge counts a file far larger than any buffer, whose
-// quoted newlines straddle reads.
-func TestCountRowsLarge(t *testing.T) {
-	t.Parallel()
-	var b strings.Builder
-	b.WriteString("parentId,id,deviceDisplayName\n")
-	const rows = 100_000
-	for i := range rows {
-		fmt.Fprintf(&b, "p,%d,\"name\nwith a newline %d\"\n", i, i)
-	}
-	n, ok, err := csvio.CountRows(iotest.HalfReader(strings.NewReader(b.String())))
-	if n != rows || !ok || err != nil {
-		t.Errorf("CountRows = %d, %v, %v; want %d, true, nil", n, ok, err, rows)
-	}
-}
-
 // TestReadRowErrorKeepsKeys checks that a record with cells beyond the
 // header, or under a column with no name, still gives its keys, so that
 // the results can name the entity, while a quoting error gives none.
@@ -1129,6 +1077,118 @@ func TestReadRowErrorKeepsKeys(t *testing.T) {
 		}
 		if parentID != want.parentID || id != want.id {
 			t.Errorf("row %d (%v): keys %q/%q, want %q/%q", re.Row, re.Err, parentID, id, want.parentID, want.id)
+		}
+	}
+}
+
+// recordingReader hands out its data in small reads and counts them.
+type recordingReader struct {
+	data  []byte
+	given int
+	eofs  int
+}
+
+func (r *recordingReader) Read(p []byte) (int, error) {
+	if r.given == len(r.data) {
+		r.eofs++
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), 1000)], r.data[r.given:])
+	r.given += n
+	return n, nil
+}
+
+// TestReadOffset checks that Offset counts the bytes of the input as given,
+// and that the input is read once, to its end.
+func TestReadOffset(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("parentId,id,status\n")
+	for i := range 20_000 {
+		fmt.Fprintf(&b, "p%d,d%d,compliant\n", i%7, i)
+	}
+	plain := b.String()
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"UTF8", []byte(plain)},
+		{"BOM", []byte("\uFEFF" + plain)},
+		{"UTF16LE", utf16LE(plain)},
+		{"SepLine", []byte("sep=,\r\n" + plain)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := &recordingReader{data: tt.data}
+			r, err := csvio.NewReader(src, testHeader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if off := r.Offset(); off != int64(src.given) || off == 0 || off >= int64(len(tt.data)) {
+				t.Errorf("Offset() after NewReader = %d, want the %d bytes read so far, fewer than %d", off, src.given, len(tt.data))
+			}
+			rows, last := 0, int64(0)
+			for {
+				_, err := r.Read()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows++
+				off := r.Offset()
+				if off < last || off != int64(src.given) {
+					t.Fatalf("Offset() after row %d = %d (before: %d), want %d", rows, off, last, src.given)
+				}
+				last = off
+			}
+			if rows != 20_000 {
+				t.Errorf("read %d rows, want 20000", rows)
+			}
+			if off := r.Offset(); off != int64(len(tt.data)) || src.given != len(tt.data) || src.eofs != 1 {
+				t.Errorf("at the end Offset() = %d, input handed out %d bytes and EOF %d times; want %d, %d, once",
+					off, src.given, src.eofs, len(tt.data), len(tt.data))
+			}
+		})
+	}
+}
+
+// TestReadOffsetConcurrent calls Offset while another goroutine reads, as a
+// progress display does; run with -race.
+func TestReadOffsetConcurrent(t *testing.T) {
+	t.Parallel()
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = io.WriteString(pw, "parentId,id\n")
+		for i := range 5000 {
+			_, _ = fmt.Fprintf(pw, "p,d%d\n", i)
+		}
+		pw.Close()
+	}()
+	r, err := csvio.NewReader(pr, testHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if _, err := r.Read(); err != nil {
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			if off := r.Offset(); off != int64(len("parentId,id\n")+5000*len("p,d0\n")+(4990*1+4900*1+4000*1)) {
+				t.Errorf("Offset() at the end = %d", off)
+			}
+			return
+		default:
+			_ = r.Offset()
 		}
 	}
 }

@@ -250,9 +250,9 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 	log.Debug().Str("resource", res.Name).Str("apiVersion", string(v)).Str("in", opts.In).Str("out", opts.Out).Stringer("rate", rate).Msg("starting")
 	start := time.Now()
 	prog := newProgress(cfg.Stats, cfg.Pacer, opts.DryRun)
-	counting, stopCounting := context.WithCancel(ctx)
-	defer stopCounting()
-	go opts.countRows(counting, prog, rowRange)
+	if rowRange == (batch.RowRange{}) && opts.Limit == 0 { // else the bytes read say little of the rows to do
+		prog.readFrom(inputSize(opts.In, in, std.In), rows.Offset)
+	}
 	stopProgress := opts.showProgress(prog, std, logs, log)
 	hard, cancelHard := hardContext(ctx, std.Abort)
 	defer cancelHard()
@@ -299,28 +299,21 @@ func (o *updateOptions) showProgress(prog *progress, std streams, logs *swapWrit
 	return logLines(prog, log, o.Interval)
 }
 
-// countRows counts the input's rows for the progress display, when the
-// input is a file that can be read twice. It gives up when ctx ends.
-func (o *updateOptions) countRows(ctx context.Context, prog *progress, r batch.RowRange) {
-	if o.In == "-" || o.Progress == "never" {
-		return
+// inputSize returns the input's size when it is a regular file, for the
+// progress display; 0 when it has none (a pipe, a terminal).
+func inputSize(path string, in io.Reader, stdin io.Reader) int64 {
+	if path == "-" {
+		in = stdin
 	}
-	f, err := os.Open(o.In)
-	if err != nil {
-		return
+	f, ok := in.(*os.File)
+	if !ok {
+		return 0
 	}
-	defer f.Close()
-	stop := context.AfterFunc(ctx, func() { f.Close() }) // ends the read at once
-	defer stop()
-	n, ok, err := csvio.CountRows(f)
-	if !ok || err != nil {
-		return
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0
 	}
-	n = r.Count(n)
-	if o.Limit > 0 {
-		n = min(n, o.Limit)
-	}
-	prog.total.Store(int64(n))
+	return fi.Size()
 }
 
 // parseRows parses --rows A-B.
