@@ -336,18 +336,13 @@ func TestRead(t *testing.T) {
 			row(2, 0, "parentId", "p1"),
 		},
 	}, {
-		name:  "Spaces",
-		input: " parentId , id ,status \n p1 ,d1 , compliant\np1,  d2  ,error  \n",
+		name:  "SpacesAfterDelimiter",
+		input: " parentId , id ,status \n p1,d1, compliant\np1,  d2,error\n",
 		comma: ',',
 		want:  plain,
 	}, {
-		name:  "SpacesInsideQuotes",
-		input: "\" parentId \",\"id\",status\n\" p1 \",\"d1 \", compliant\np1,d2,\" error\"\n",
-		comma: ',',
-		want:  plain,
-	}, {
-		name:  "SpacesSemicolon",
-		input: "parentId ; id ; status\np1 ; d1 ; compliant\np1;d2;error\n",
+		name:  "SpacesAfterDelimiterSemicolon",
+		input: "parentId ; id ; status\np1; d1; compliant\np1;d2;error\n",
 		comma: ';',
 		want:  plain,
 	}, {
@@ -378,11 +373,11 @@ func TestRead(t *testing.T) {
 		},
 	}, {
 		name:  "EmptyCells",
-		input: "parentId,id,status,userName\np1,d1,,\n,,,\n",
+		input: "parentId,id,status,userName\np1,d1,,\n,,compliant,\n",
 		comma: ',',
 		want: []csvio.Row{
 			row(1, 0, "parentId", "p1", "id", "d1"),
-			row(2, 0),
+			row(2, 0, "status", "compliant"),
 		},
 	}, {
 		name:  "BlankLinesSkipped",
@@ -1078,6 +1073,383 @@ func TestReadRowErrorKeepsKeys(t *testing.T) {
 		if parentID != want.parentID || id != want.id {
 			t.Errorf("row %d (%v): keys %q/%q, want %q/%q", re.Row, re.Err, parentID, id, want.parentID, want.id)
 		}
+	}
+}
+
+// TestReadCellsAsGiven checks that cells come as the file has them: only
+// spaces after a delimiter go (in a file that is not TAB-separated), and a
+// quoted cell keeps all of its own.
+func TestReadCellsAsGiven(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		input string
+		want  []csvio.Row
+	}{
+		{"TrailingSpaces", "parentId,id,status\np1 ,d1  ,compliant \n",
+			[]csvio.Row{row(1, 2, "parentId", "p1 ", "id", "d1  ", "status", "compliant ")}},
+		{"SpaceAfterDelimiterBeforeQuote", "parentId,id,userName\np1, d1, \"Smith, Bob\"\n",
+			[]csvio.Row{row(1, 2, "parentId", "p1", "id", "d1", "userName", "Smith, Bob")}},
+		{"QuotedLeadingSpace", "parentId,id,userName\np1,\" d1\",\"  Bob \"\n",
+			[]csvio.Row{row(1, 2, "parentId", "p1", "id", " d1", "userName", "  Bob ")}},
+		{"Semicolon", "parentId;id;userName\np1; d1 ;\" Bob\"\n",
+			[]csvio.Row{row(1, 2, "parentId", "p1", "id", "d1 ", "userName", " Bob")}},
+		{"TabKeepsSpaces", "parentId\tid\tuserName\n p1\t d1 \t  \n",
+			[]csvio.Row{row(1, 2, "parentId", " p1", "id", " d1 ", "userName", "  ")}},
+		{"TabKeepsEmptyCells", "parentId\tid\tstatus\tuserName\np1\t\t\tBob\n",
+			[]csvio.Row{row(1, 2, "parentId", "p1", "userName", "Bob")}},
+		{"HeaderNamesTrimmed", " parentId ,\tid\t,\" status \"\np1,d1,x\n",
+			[]csvio.Row{row(1, 2, "parentId", "p1", "id", "d1", "status", "x")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := csvio.NewReader(strings.NewReader(tt.input), testHeader)
+			if err != nil {
+				t.Fatalf("NewReader(%q) error: %v", tt.input, err)
+			}
+			got, err := readAll(r)
+			if err != nil {
+				t.Fatalf("Read(%q) error: %v", tt.input, err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Read(%q) mismatch (-want +got):\n%s", tt.input, diff)
+			}
+		})
+	}
+}
+
+// TestReadRoundTripsEncodingCSV checks that what encoding/csv writes, as an
+// export does, reads back cell for cell: leading spaces included.
+func TestReadRoundTripsEncodingCSV(t *testing.T) {
+	t.Parallel()
+	h := csvio.Header{Columns: []string{"id", "a", "b"}}
+	want := [][]string{
+		{" lead", "trail ", "  both  "},
+		{"\tTAB", "a, b", `say "hi"`},
+		{"two\nlines", " ", "#null"},
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write(h.Columns)
+	_ = w.WriteAll(want)
+	r, err := csvio.NewReader(&buf, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := readAll(r)
+	if err != nil {
+		t.Fatalf("Read error: %v", err)
+	}
+	var got [][]string
+	for _, row := range rows {
+		got = append(got, row.Fields)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("cells written by encoding/csv read back mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestReadSkipsEmptyRecords checks that a line of delimiters only, as
+// spreadsheets leave at the end, is no row: it takes no row number.
+func TestReadSkipsEmptyRecords(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		input string
+		want  []csvio.Row
+	}{
+		{"Commas", "parentId,id,status\n,,\np1,d1,x\n,,\n,,\n",
+			[]csvio.Row{row(1, 3, "parentId", "p1", "id", "d1", "status", "x")}},
+		{"MoreCommasThanColumns", "parentId,id\n,,,,\np1,d1\n", []csvio.Row{row(1, 3, "parentId", "p1", "id", "d1")}},
+		{"Semicolons", "parentId;id\r\n;\r\np1;d1\r\n;\r\n", []csvio.Row{row(1, 3, "parentId", "p1", "id", "d1")}},
+		{"SpacesAfterCommas", "parentId,id\n , \np1,d1\n", []csvio.Row{row(1, 3, "parentId", "p1", "id", "d1")}},
+		{"Tabs", "parentId\tid\n\t\np1\td1\n", []csvio.Row{row(1, 3, "parentId", "p1", "id", "d1")}},
+		{"QuotedEmpty", "parentId,id\n\"\",\"\"\np1,d1\n", []csvio.Row{row(1, 3, "parentId", "p1", "id", "d1")}},
+		// A space is a value in a TAB-separated file: the row is reported.
+		{"TabSpace", "parentId\tid\n \t\np1\td1\n", []csvio.Row{row(1, 2, "parentId", " "), row(2, 3, "parentId", "p1", "id", "d1")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := csvio.NewReader(strings.NewReader(tt.input), testHeader)
+			if err != nil {
+				t.Fatalf("NewReader(%q) error: %v", tt.input, err)
+			}
+			got, err := readAll(r)
+			if err != nil {
+				t.Fatalf("Read(%q) error: %v", tt.input, err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Read(%q) mismatch (-want +got):\n%s", tt.input, diff)
+			}
+		})
+	}
+}
+
+// readEvent is one Read's answer, for tests that follow a whole file.
+type readEvent struct {
+	Num, Line int
+	Fields    []string // a row's
+	Err       string   // a *RowError's message, "" for a row
+}
+
+// readEvents reads r to the end; any error but a *RowError fails t.
+func readEvents(t *testing.T, r *csvio.Reader) []readEvent {
+	t.Helper()
+	var got []readEvent
+	for {
+		row, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return got
+		}
+		var re *csvio.RowError
+		switch {
+		case errors.As(err, &re):
+			got = append(got, readEvent{Num: re.Row, Line: re.Line, Err: re.Err.Error()})
+		case err != nil:
+			t.Fatalf("Read error: %v", err)
+		default:
+			got = append(got, readEvent{Num: row.Num, Line: row.Line, Fields: slices.Clone(row.Fields)})
+		}
+	}
+}
+
+// TestReadQuoteLeftOpen checks that a quote left open never makes rows
+// vanish: the row it starts in is reported, naming where the quote opened
+// and the lines it swallowed (issue #10: a display name typed as
+// `"Laptop 3, 15 inch` made the rows after it disappear).
+func TestReadQuoteLeftOpen(t *testing.T) {
+	t.Parallel()
+	h := csvio.Header{Columns: []string{"parentId", "id", "deviceDisplayName", "status"}}
+	const head = "parentId,id,deviceDisplayName,status\np1,d1,Desk 1,compliant\n"
+	tests := []struct {
+		name  string
+		input string
+		want  []readEvent // Fields nil: any; Err: what the message contains
+		is    error       // what the *RowError wraps, if anything
+	}{{
+		name:  "NeverClosed",
+		input: head + "p1,d2,\"Laptop 3, 15 inch,compliant\np1,d3,Desk 3,compliant\np1,d4,Desk 4,compliant\np1,d5,Desk 5,compliant\n",
+		want: []readEvent{
+			{Num: 1, Line: 2, Fields: []string{"p1", "d1", "Desk 1", "compliant"}},
+			{Num: 2, Line: 3, Err: "a quote in the record on line 3 is never closed as expected: it swallowed lines 4-6 (3 lines); close the quote or remove it"},
+		},
+		is: csv.ErrQuote,
+	}, {
+		name:  "ClosedByAStrayQuote",
+		input: head + "p1,d2,\"Laptop 3, 15 inch,compliant\np1,d3,\"Desk 3\",compliant\np1,d4,Desk 4,compliant\n",
+		want: []readEvent{
+			{Num: 1, Line: 2, Fields: []string{"p1", "d1", "Desk 1", "compliant"}},
+			{Num: 2, Line: 3, Err: "a quote in the record on line 3 is never closed as expected: it swallowed line 4 (1 line)"},
+			{Num: 3, Line: 5, Fields: []string{"p1", "d4", "Desk 4", "compliant"}},
+		},
+		is: csv.ErrQuote,
+	}, {
+		name:  "ClosedAtALineEnd",
+		input: head + "p1,d2,\"Laptop 3, 15 inch,compliant\np1,d3,Desk 3,compliant\np1,d4,Desk 4,\"\np1,d5,Desk 5,compliant\n",
+		want: []readEvent{
+			{Num: 1, Line: 2, Fields: []string{"p1", "d1", "Desk 1", "compliant"}},
+			{Num: 2, Line: 3, Err: "a quote opened on line 3 is never closed as expected: it swallowed lines 4-5 (2 lines), which look like rows; close the quote or remove it"},
+			{Num: 3, Line: 6, Fields: []string{"p1", "d5", "Desk 5", "compliant"}},
+		},
+	}, {
+		name:  "AfterASepLine",
+		input: "sep=;\nparentId;id;deviceDisplayName;status\np1;d2;\"Laptop 3; 15 inch;compliant\np1;d3;Desk 3;compliant\np1;d4;\"\n",
+		want: []readEvent{
+			{Num: 1, Line: 3, Err: "a quote opened on line 3 is never closed as expected: it swallowed lines 4-5 (2 lines)"},
+		},
+	}, {
+		name:  "QuoteOpensOnTheSecondLineOfARecord",
+		input: head + "p1,d2,\"two\nlines\",\"open\np1,d3,Desk 3,compliant\n\"\n",
+		want: []readEvent{
+			{Num: 1, Line: 2, Fields: []string{"p1", "d1", "Desk 1", "compliant"}},
+			{Num: 2, Line: 3, Err: "a quote opened on line 4 is never closed as expected: it swallowed lines 5-6 (2 lines)"},
+		},
+	}, {
+		name:  "CRLF",
+		input: strings.ReplaceAll(head+"p1,d2,\"Laptop 3, 15 inch,compliant\np1,d3,Desk 3,compliant\np1,d4,\"\n", "\n", "\r\n"),
+		want: []readEvent{
+			{Num: 1, Line: 2, Fields: []string{"p1", "d1", "Desk 1", "compliant"}},
+			{Num: 2, Line: 3, Err: "swallowed lines 4-5 (2 lines)"},
+		},
+	}, {
+		// A value over lines whose lines have fewer delimiters than the
+		// header is a value: an address, a note.
+		name:  "MultiLineValue",
+		input: head + "p1,d2,\"Floor 3, desk 12\nBuilding B\n\nnear the window, left\",compliant\np1,d3,Desk 3,compliant\n",
+		want: []readEvent{
+			{Num: 1, Line: 2, Fields: []string{"p1", "d1", "Desk 1", "compliant"}},
+			{Num: 2, Line: 3, Fields: []string{"p1", "d2", "Floor 3, desk 12\nBuilding B\n\nnear the window, left", "compliant"}},
+			{Num: 3, Line: 7, Fields: []string{"p1", "d3", "Desk 3", "compliant"}},
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := csvio.NewReader(strings.NewReader(tt.input), h)
+			if err != nil {
+				t.Fatalf("NewReader(%q) error: %v", tt.input, err)
+			}
+			got := readEvents(t, r)
+			if len(got) != len(tt.want) {
+				t.Fatalf("Read(%q) gave %d rows and errors, want %d:\n%+v", tt.input, len(got), len(tt.want), got)
+			}
+			for i, want := range tt.want {
+				g := got[i]
+				if g.Num != want.Num || g.Line != want.Line || !strings.Contains(g.Err, want.Err) || (want.Err == "") != (g.Err == "") ||
+					want.Fields != nil && !slices.Equal(g.Fields, want.Fields) {
+					t.Errorf("Read(%q) #%d = %+v, want %+v", tt.input, i+1, g, want)
+				}
+			}
+		})
+	}
+	t.Run("Wraps", func(t *testing.T) {
+		t.Parallel()
+		r, err := csvio.NewReader(strings.NewReader(tests[0].input), h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = r.Read()
+		if _, err := r.Read(); !errors.Is(err, csv.ErrQuote) {
+			t.Errorf("Read of a quote never closed = %v, want an error wrapping csv.ErrQuote", err)
+		}
+	})
+}
+
+// TestReadMaxCell checks that a cell over the limit makes its row a
+// *RowError, and that reading goes on.
+func TestReadMaxCell(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		maxCell int
+		cell    int    // bytes of the long cell
+		want    string // in the message; "" for no error
+	}{
+		{"DefaultAtLimit", 0, 1 << 20, ""},
+		{"DefaultOver", 0, 1<<20 + 1, `column "userName" has 1048577 bytes; the most a cell may have is 1 MiB`},
+		{"SetAtLimit", 10, 10, ""},
+		{"SetOver", 10, 11, `column "userName" has 11 bytes; the most a cell may have is 10 bytes`},
+		{"KiB", 4 << 10, 5000, "the most a cell may have is 4 KiB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := testHeader
+			h.MaxCell = tt.maxCell
+			input := "parentId,id,userName\np1,d1," + strings.Repeat("x", tt.cell) + "\np1,d2,Bob\n"
+			r, err := csvio.NewReader(strings.NewReader(input), h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			row, err := r.Read()
+			var re *csvio.RowError
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Read of a cell of %d bytes (limit %d) error: %v", tt.cell, tt.maxCell, err)
+			case tt.want != "" && (!errors.As(err, &re) || re.Row != 1 || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Read of a cell of %d bytes (limit %d) = %v; want a *RowError for row 1 saying %q", tt.cell, tt.maxCell, err, tt.want)
+			case tt.want != "" && (row.Fields[0] != "p1" || row.Fields[1] != "d1"):
+				t.Errorf("Read of a row with a long cell: keys %q, want p1, d1", row.Fields[:2])
+			}
+			if row, err := r.Read(); err != nil || row.Num != 2 || row.Fields[1] != "d2" {
+				t.Errorf("Read after the long cell = %+v, %v; want row 2", row, err)
+			}
+		})
+	}
+}
+
+// TestHeaderErrorNamesQuoted checks that input text in messages is quoted,
+// so that no control character reaches a terminal, and cut short.
+func TestHeaderErrorNamesQuoted(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("ü", 2_500_000) // 5 MB
+	tests := []struct {
+		name    string
+		input   string
+		want    []string // in the message
+		notWant []string
+	}{
+		{"Huge", "parentId,id," + huge + "\n", []string{`unknown column "` + strings.Repeat("ü", 64) + `"…`}, []string{strings.Repeat("ü", 65)}},
+		{"HugeDuplicate", "parentId,id," + huge + "," + huge + "\n", []string{`"…`}, []string{strings.Repeat("ü", 65)}},
+		{"Escape", "parentId,id,\x1b[2Jcolour\n", []string{`unknown column "\x1b[2Jcolour"`}, []string{"\x1b"}},
+		{"Newline", "parentId,id,\"col\nour\"\n", []string{`unknown column "col\nour"`}, []string{"\n"}},
+		{"NotUTF8", "parentId,id,col\xffour\n", []string{`"col\xffour"`}, []string{"\xff"}},
+		{"Exactly64", "parentId,id," + strings.Repeat("y", 64) + "\n", []string{`"` + strings.Repeat("y", 64) + `";`}, []string{"…"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := csvio.NewReader(strings.NewReader(tt.input), testHeader)
+			var he *csvio.HeaderError
+			if !errors.As(err, &he) {
+				t.Fatalf("NewReader = %v, want a *HeaderError", err)
+			}
+			msg := err.Error()
+			if len(msg) > 2000 {
+				t.Errorf("HeaderError message has %d bytes", len(msg))
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("HeaderError %.300q does not contain %.300q", msg, w)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(msg, w) {
+					t.Errorf("HeaderError %.300q contains %.100q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+// TestRowErrorValueQuoted checks that a value echoed in a *RowError is
+// quoted and cut short.
+func TestRowErrorValueQuoted(t *testing.T) {
+	t.Parallel()
+	input := "parentId,id,,status\np1,d1,\x1b]0;" + strings.Repeat("z", 10_000) + ",ok\n"
+	r, err := csvio.NewReader(strings.NewReader(input), testHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Read()
+	var re *csvio.RowError
+	if !errors.As(err, &re) {
+		t.Fatalf("Read = %v, want a *RowError", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, "\x1b") || len(msg) > 300 || !strings.Contains(msg, `"\x1b]0;zzz`) {
+		t.Errorf("RowError %q: want the value quoted, escaped and cut short", msg)
+	}
+}
+
+// TestHeaderHint checks that Header.Hint is asked about an unknown column,
+// and its answer is in the error.
+func TestHeaderHint(t *testing.T) {
+	t.Parallel()
+	var asked []string
+	h := testHeader
+	h.Hint = func(column string) string {
+		asked = append(asked, column)
+		if strings.EqualFold(column, "platform") {
+			return "platform exists on beta only (--api-version beta)"
+		}
+		return ""
+	}
+	_, err := csvio.NewReader(strings.NewReader("parentId,id,status, Platform \n"), h)
+	var he *csvio.HeaderError
+	if !errors.As(err, &he) || he.Hint != "platform exists on beta only (--api-version beta)" {
+		t.Fatalf("NewReader = %v, want a *HeaderError with the hint", err)
+	}
+	if want := `unknown column "Platform": platform exists on beta only (--api-version beta); valid columns: parentId,`; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("HeaderError = %q, want it to start %q", err, want)
+	}
+	if diff := cmp.Diff([]string{"Platform"}, asked); diff != "" {
+		t.Errorf("Hint asked about (-want +got):\n%s", diff)
+	}
+	_, err = csvio.NewReader(strings.NewReader("parentId,id,colour\n"), h)
+	if err == nil || strings.Contains(err.Error(), ": ;") || strings.Contains(err.Error(), `"colour":`) {
+		t.Errorf("NewReader with an empty hint = %v, want the plain message", err)
 	}
 }
 
