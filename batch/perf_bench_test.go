@@ -51,7 +51,7 @@ func runCSV(b *testing.B, data []byte, schema *graph.Schema, send sender, cfg Co
 	}
 	rd.ReuseFields = true
 	cfg.Schema = schema
-	sum, err := Run(b.Context(), rd, csvio.NewWriter(io.Discard), send, cfg)
+	sum, err := Run(b.Context(), rd, csvio.NewWriter(io.Discard, []string{graph.PolicyIDColumn, graph.IDColumn}), send, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -99,10 +99,10 @@ func (f *feed) take(ctx context.Context, row csvio.Row) error {
 	p := f.p
 	policyID, id := row.Fields[0], row.Fields[1]
 	if h := p.cfg.History; h != nil {
-		if !h.Match(row.Num, policyID, id) {
+		if !h.Match(row.Num, []string{policyID, id}) {
 			return &MismatchError{Row: row.Num, PolicyID: policyID, ID: id}
 		}
-		if h.Updated(row.Num) {
+		if h.Done(row.Num) {
 			p.stats.Skipped.Add(1)
 			return nil
 		}
@@ -112,7 +112,7 @@ func (f *feed) take(ctx context.Context, row csvio.Row) error {
 		if f.scratch, err = p.cfg.Schema.Validate(f.scratch[:0], policyID, id, row.Fields[2:]); err != nil {
 			f.record(invalid(row.Num, policyID, id, err))
 		} else {
-			f.record(csvio.Result{Row: row.Num, PolicyID: policyID, ID: id, Outcome: csvio.Valid})
+			f.record(csvio.Result{Row: row.Num, Keys: []string{policyID, id}, Outcome: csvio.Valid})
 		}
 		return nil
 	}
@@ -170,5 +170,5 @@ func (p *pipeline) validate(row csvio.Row) (*item, *csvio.Result) {
 
 // invalid is the outcome of a row that is not sent; record stamps it.
 func invalid(row int, policyID, id string, err error) csvio.Result {
-	return csvio.Result{Row: row, PolicyID: policyID, ID: id, Outcome: csvio.Invalid, ErrorMessage: err.Error()}
+	return csvio.Result{Row: row, Keys: []string{policyID, id}, Outcome: csvio.Invalid, ErrorMessage: err.Error()}
 }

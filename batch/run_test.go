@@ -324,8 +324,8 @@ func TestRunOutcomes(t *testing.T) {
 						t.Errorf("row %d: outcome %s, status %d, code %q, attempts %d; want %s, %d, %q, %d",
 							n, r.Outcome, r.HTTPStatus, r.ErrorCode, r.Attempts, tt.wantOutcome, tt.wantStatus, tt.wantCode, tt.wantAttempts)
 					}
-					if r.PolicyID != "p1" || r.ID != "d"+strconv.Itoa(n) || r.FinishedAt.IsZero() {
-						t.Errorf("row %d: keys %q/%q, finishedAt %v", n, r.PolicyID, r.ID, r.FinishedAt)
+					if len(r.Keys) != 2 || r.Keys[0] != "p1" || r.Keys[1] != "d"+strconv.Itoa(n) || r.FinishedAt.IsZero() {
+						t.Errorf("row %d: keys %q, finishedAt %v", n, r.Keys, r.FinishedAt)
 					}
 				}
 			})

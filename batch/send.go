@@ -253,8 +253,7 @@ func (nx *next) fail(it *item, ge *graph.Error) {
 func (nx *next) finish(it *item, o csvio.Outcome, status int, ge *graph.Error, requestID, clientRequestID string) {
 	r := csvio.Result{
 		Row:             it.row,
-		PolicyID:        it.policyID,
-		ID:              it.id,
+		Keys:            []string{it.policyID, it.id},
 		Outcome:         o,
 		HTTPStatus:      status,
 		Attempts:        it.sends,

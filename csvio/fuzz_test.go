@@ -16,17 +16,19 @@ import (
 	"github.com/graphbatch/graphbatch/csvio"
 )
 
-// FuzzAppendResult checks that any text in the text fields comes back the
-// same through AppendResult and encoding/csv.Reader, as one record.
-func FuzzAppendResult(f *testing.F) {
+// FuzzWriter checks that any result comes back through Writer and
+// encoding/csv.Reader as one record: keys exactly as given, the cells of
+// server text as given unless they hold a control character or begin like
+// a formula, and then with none of either.
+func FuzzWriter(f *testing.F) {
 	f.Add(1, "pol-1", "dev-1", "updated", 204, "", "", 1, "req", "cli", int64(1714979289123))
 	f.Add(2, " lead", "a,b", "failed", 400, `say "hi"`, "two\nlines", 3, "\ttab", `\.`, int64(0))
 	f.Add(3, "", "", "", 0, "", "", 0, "", "", int64(-1))
-	f.Add(4, `"`, `""`, "#", 429, ";", "\n", 9, "日本 🎉", "\u00a0nbsp", int64(253402300799999))
-	f.Fuzz(func(t *testing.T, row int, policyID, id, outcome string, status int, errorCode, errorMessage string,
+	f.Add(4, `"`, `""`, "#", 429, "=1+1", "\x1b[2J\u009b", 9, "日本 🎉", "\u00a0nbsp", int64(253402300799999))
+	f.Add(5, "=x", "\r\n", "unchanged", 200, "-", "\xff\x80", 1, "@", "+", int64(1))
+	f.Fuzz(func(t *testing.T, row int, key1, key2, outcome string, status int, errorCode, errorMessage string,
 		attempts int, requestID, clientRequestID string, finishedMilli int64) {
-		texts := []string{policyID, id, outcome, errorCode, errorMessage, requestID, clientRequestID}
-		for _, s := range texts {
+		for _, s := range []string{key1, key2, outcome} {
 			// encoding/csv reads \r\n as \n, and replaces invalid UTF-8.
 			if !utf8.ValidString(s) || strings.Contains(s, "\r") {
 				t.Skip()
@@ -40,22 +42,26 @@ func FuzzAppendResult(f *testing.F) {
 			}
 		}
 		r := csvio.Result{
-			Row: row, PolicyID: policyID, ID: id, Outcome: csvio.Outcome(outcome), HTTPStatus: status,
+			Row: row, Keys: []string{key1, key2}, Outcome: csvio.Outcome(outcome), HTTPStatus: status,
 			ErrorCode: errorCode, ErrorMessage: errorMessage, Attempts: attempts,
 			RequestID: requestID, ClientRequestID: clientRequestID, FinishedAt: finished,
 		}
-		line := csvio.AppendResult(nil, &r)
-		if !bytes.HasSuffix(line, []byte("\n")) {
-			t.Fatalf("AppendResult(%+v) = %q, want a line ending in \\n", r, line)
+		var buf bytes.Buffer
+		w := csvio.NewWriter(&buf, []string{"k1", "k2"})
+		if err := w.Write(&r); err != nil {
+			t.Fatal(err)
 		}
-
-		cr := csv.NewReader(bytes.NewReader(line))
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		line := buf.String()
+		cr := csv.NewReader(strings.NewReader(line))
 		got, err := cr.Read()
 		if err != nil {
-			t.Fatalf("csv Read(AppendResult(%+v) = %q) error: %v", r, line, err)
+			t.Fatalf("csv Read(%q, written for %+v) error: %v", line, r, err)
 		}
 		if _, err := cr.Read(); err != io.EOF {
-			t.Fatalf("AppendResult(%+v) = %q holds more than one record (%v)", r, line, err)
+			t.Fatalf("Write(%+v) wrote %q: more than one record (%v)", r, line, err)
 		}
 		statusCell, finishedCell := "", ""
 		if status != 0 {
@@ -64,18 +70,29 @@ func FuzzAppendResult(f *testing.F) {
 		if !finished.IsZero() {
 			finishedCell = finished.UTC().Format(csvio.TimeFormat)
 		}
-		want := []string{
-			strconv.Itoa(row), policyID, id, outcome, statusCell, errorCode, errorMessage,
-			strconv.Itoa(attempts), requestID, clientRequestID, finishedCell,
+		want := []string{strconv.Itoa(row), key1, key2, outcome, statusCell, "", "", strconv.Itoa(attempts), "", "", finishedCell}
+		texts := map[int]string{5: errorCode, 6: errorMessage, 8: requestID, 9: clientRequestID}
+		for i, text := range texts {
+			want[i] = got[i] // checked below
+			cell := got[i]
+			for _, c := range cell {
+				if c < 0x20 || c >= 0x7f && c < 0xa0 {
+					t.Fatalf("Write(%+v): cell %d %q holds control character %U", r, i, cell, c)
+				}
+			}
+			if cell != "" && strings.IndexByte("=+-@\t\r", cell[0]) >= 0 {
+				t.Fatalf("Write(%+v): cell %d %q begins like a formula", r, i, cell)
+			}
+			plain := utf8.ValidString(text) && !strings.ContainsFunc(text, func(c rune) bool { return c < 0x20 || c >= 0x7f && c < 0xa0 })
+			if plain && (text == "" || strings.IndexByte("=+-@", text[0]) < 0) && cell != text {
+				t.Fatalf("Write(%+v): cell %d = %q, want the text as given", r, i, cell)
+			}
+			if text != "" && strings.IndexByte("=+-@\t\r", text[0]) >= 0 && !strings.HasPrefix(cell, "'") {
+				t.Fatalf("Write(%+v): cell %d = %q, want a leading '", r, i, cell)
+			}
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
-			t.Fatalf("csv Read(AppendResult(%+v) = %q) mismatch (-want +got):\n%s", r, line, diff)
-		}
-		if !finished.IsZero() {
-			back, err := time.Parse(time.RFC3339Nano, got[10])
-			if err != nil || !back.Equal(finished) {
-				t.Fatalf("finishedAt %q = %v, %v; want %v", got[10], back, err, finished)
-			}
+			t.Fatalf("csv Read(%q, written for %+v) mismatch (-want +got):\n%s", line, r, diff)
 		}
 	})
 }

@@ -24,14 +24,14 @@ type Journal struct {
 // loss takes at most the last moments of a run, without an fsync per write.
 const syncAfter = 500 * time.Millisecond
 
-// CreateJournal creates the results file at path, replacing any, and
-// writes its header.
-func CreateJournal(path string) (*Journal, error) {
+// CreateJournal creates the results file at path for results named by the
+// key columns keys, replacing any file, and writes its header.
+func CreateJournal(path string, keys []string) (*Journal, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("results file: %w", err)
 	}
-	j := newJournal(f, path)
+	j := newJournal(f, path, keys)
 	if err := j.w.WriteHeader(); err != nil {
 		f.Close()
 		return nil, err
@@ -43,16 +43,16 @@ func CreateJournal(path string) (*Journal, error) {
 // what earlier runs recorded, cuts off a torn last line (a crash in the
 // middle of a write), and appends after the last whole line. A missing or
 // empty file gives an empty History and a fresh journal.
-func ResumeJournal(path string) (*Journal, *History, error) {
+func ResumeJournal(path string, keys []string) (*Journal, *History, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
-		j, err := CreateJournal(path)
+		j, err := CreateJournal(path, keys)
 		return j, NewHistory(), err
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("results file: %w", err)
 	}
-	h, end, err := ReadHistory(f) // which buffers it
+	h, end, err := ReadHistory(f, keys) // which buffers it
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("results file %s: %w", path, err)
@@ -65,7 +65,7 @@ func ResumeJournal(path string) (*Journal, *History, error) {
 		f.Close()
 		return nil, nil, fmt.Errorf("results file: %w", err)
 	}
-	j := newJournal(f, path)
+	j := newJournal(f, path, keys)
 	if end == 0 {
 		if err := j.w.WriteHeader(); err != nil {
 			f.Close()
@@ -75,8 +75,8 @@ func ResumeJournal(path string) (*Journal, *History, error) {
 	return j, h, nil
 }
 
-func newJournal(f *os.File, path string) *Journal {
-	return &Journal{f: f, w: NewWriter(f), path: path}
+func newJournal(f *os.File, path string, keys []string) *Journal {
+	return &Journal{f: f, w: NewWriter(f, keys), path: path}
 }
 
 // Write records r.

@@ -19,17 +19,19 @@ import (
 	"github.com/graphbatch/graphbatch/csvio"
 )
 
-const journalHeader = csvio.ResultHeader + "\n"
+var journalHeader = histHeader + "\n"
 
-// journalResult returns a realistic result for row. A failed row's message
-// spans two lines and holds quotes and commas.
+// journalResult returns a realistic result for row. A row not updated
+// has a message with quotes and commas, and an id that spans two lines
+// (keys are written as given; a message's newlines are escaped).
 func journalResult(row int, o csvio.Outcome) csvio.Result {
 	r := csvio.Result{
-		Row: row, PolicyID: "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7", ID: fmt.Sprintf("%08x-1a2b-4c3d-8e4f-%012x", row, row),
+		Row: row, Keys: keys("6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7", fmt.Sprintf("%08x-1a2b-4c3d-8e4f-%012x", row, row)),
 		Outcome: o, HTTPStatus: 204, Attempts: 1, RequestID: fmt.Sprintf("req-%d", row),
 		FinishedAt: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC).Add(time.Duration(row) * time.Second),
 	}
 	if o != csvio.Updated {
+		r.Keys[1] += "\nsecond line"
 		r.HTTPStatus, r.ErrorCode, r.Attempts = 400, "BadRequest", 3
 		r.ErrorMessage = "Invalid value for \"status\", expected\none of: active, retired"
 	}
@@ -73,7 +75,7 @@ func journalCheckCSV(t *testing.T, content string) map[string]string {
 	if err != nil {
 		t.Fatalf("encoding/csv cannot read the file: %v\n%s", err, content)
 	}
-	if len(recs) == 0 || strings.Join(recs[0], ",") != csvio.ResultHeader {
+	if len(recs) == 0 || strings.Join(recs[0], ",") != histHeader {
 		t.Fatalf("the file does not start with the header:\n%s", content)
 	}
 	last := map[string]string{}
@@ -92,27 +94,27 @@ func journalCheckHistory(t *testing.T, h *csvio.History, last map[string]string)
 		if err != nil {
 			t.Fatalf("row %q: %v", row, err)
 		}
-		if got, want := h.Updated(n), outcome == string(csvio.Updated); got != want {
-			t.Errorf("Updated(%d) = %v, want %v (last outcome %s)", n, got, want, outcome)
+		if got, want := h.Done(n), outcome == string(csvio.Updated); got != want {
+			t.Errorf("Done(%d) = %v, want %v (last outcome %s)", n, got, want, outcome)
 		}
 		if outcome == string(csvio.Updated) {
 			updated++
 		}
 	}
-	if h.Rows() != len(last) || h.UpdatedRows() != updated {
-		t.Errorf("Rows, UpdatedRows = %d, %d; want %d, %d", h.Rows(), h.UpdatedRows(), len(last), updated)
+	if h.Rows() != len(last) || h.DoneRows() != updated {
+		t.Errorf("Rows, UpdatedRows = %d, %d; want %d, %d", h.Rows(), h.DoneRows(), len(last), updated)
 	}
 }
 
 func TestResumeJournalMissingFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "results.csv")
-	j, h, err := csvio.ResumeJournal(path)
+	j, h, err := csvio.ResumeJournal(path, testKeys)
 	if err != nil {
 		t.Fatalf("ResumeJournal(%s): %v", path, err)
 	}
-	if h.Rows() != 0 || h.UpdatedRows() != 0 || h.Updated(1) || !h.Match(1, "p", "d") {
-		t.Errorf("ResumeJournal(missing file) History is not empty: Rows %d, UpdatedRows %d", h.Rows(), h.UpdatedRows())
+	if h.Rows() != 0 || h.DoneRows() != 0 || h.Done(1) || !h.Match(1, keys("p", "d")) {
+		t.Errorf("ResumeJournal(missing file) History is not empty: Rows %d, UpdatedRows %d", h.Rows(), h.DoneRows())
 	}
 	journalClose(t, j)
 	if got := journalRead(t, path); got != journalHeader {
@@ -123,7 +125,7 @@ func TestResumeJournalMissingFile(t *testing.T) {
 func TestResumeJournalMissingDirectory(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "no", "such", "results.csv")
-	j, _, err := csvio.ResumeJournal(path)
+	j, _, err := csvio.ResumeJournal(path, testKeys)
 	if err == nil {
 		j.Close()
 		t.Fatalf("ResumeJournal(%s) = nil error, want one", path)
@@ -150,8 +152,8 @@ func TestResumeJournal(t *testing.T) {
 	}{
 		{name: "Empty"},
 		{name: "HeaderOnly", whole: journalHeader},
-		{name: "TornHeader", torn: csvio.ResultHeader[:17]},
-		{name: "TornHeaderNewlineMissing", torn: csvio.ResultHeader},
+		{name: "TornHeader", torn: histHeader[:17]},
+		{name: "TornHeaderNewlineMissing", torn: histHeader},
 		{name: "Whole", whole: journalHeader + l1 + l2 + l3, wantUpdated: []int{1, 3}, wantRows: 3},
 		{name: "TornSimpleLine", whole: journalHeader + l1 + l2, torn: l3[:20], wantUpdated: []int{1}, wantRows: 2},
 		{name: "TornNewlineMissing", whole: journalHeader + l1 + l2, torn: l3[:len(l3)-1], wantUpdated: []int{1}, wantRows: 2},
@@ -167,13 +169,13 @@ func TestResumeJournal(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.whole+tt.torn), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			j, h, err := csvio.ResumeJournal(path)
+			j, h, err := csvio.ResumeJournal(path, testKeys)
 			if err != nil {
 				t.Fatalf("ResumeJournal(%q): %v", tt.whole+tt.torn, err)
 			}
 			var updated []int
 			for row := range 10 {
-				if h.Updated(row) {
+				if h.Done(row) {
 					updated = append(updated, row)
 				}
 			}
@@ -194,7 +196,7 @@ func TestResumeJournal(t *testing.T) {
 				t.Errorf("after ResumeJournal(%q), two writes and Close the file holds\n%q\nwant\n%q", tt.whole+tt.torn, got, want)
 			}
 			journalCheckCSV(t, got)
-			if _, end, err := csvio.ReadHistory(strings.NewReader(got)); err != nil || end != int64(len(got)) {
+			if _, end, err := csvio.ReadHistory(strings.NewReader(got), testKeys); err != nil || end != int64(len(got)) {
 				t.Errorf("ReadHistory(resumed file) = _, %d, %v; want %d, nil", end, err, len(got))
 			}
 		})
@@ -206,15 +208,16 @@ func TestResumeJournal(t *testing.T) {
 func TestResumeJournalNotResults(t *testing.T) {
 	t.Parallel()
 	l1 := histLines(journalResult(1, csvio.Updated))
-	other := journalResult(1, csvio.Failed)
-	other.ID = "ffffffff-0000-4000-8000-000000000000"
+	other := journalResult(1, csvio.Updated)
+	other.Keys = keys(other.Keys[0], "ffffffff-0000-4000-8000-000000000000")
 	tests := []struct {
 		name    string
 		content string
 	}{
-		{"InputFile", "policyId,id,status\n6f1c2a3b,dev-1,active\n"},
-		{"InputFileNoNewline", "policyId,id,status"},
-		{"HeaderOtherColumns", "row,policyId,id,outcome\n1,p,d,updated\n"},
+		{"InputFile", "parentId,id,status\n6f1c2a3b,dev-1,active\n"},
+		{"InputFileNoNewline", "parentId,id,status"},
+		{"HeaderOtherColumns", "row,parentId,id,outcome\n1,p,d,updated\n"},
+		{"HeaderOtherKeys", "row,id,outcome,httpStatus,errorCode,errorMessage,attempts,requestId,clientRequestId,finishedAt\n"},
 		{"UnknownOutcome", journalHeader + l1 + "2,p,d,done,204,,,1,,,\n"},
 		{"UnknownOutcomeThenTorn", journalHeader + l1 + "2,p,d,done,204,,,1,,,\n3,p,d,upd"},
 		{"RowAboveLimit", journalHeader + l1 + "4294967296,p,d,updated,204,,,1,,,\n"},
@@ -228,7 +231,7 @@ func TestResumeJournalNotResults(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.content), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			j, h, err := csvio.ResumeJournal(path)
+			j, h, err := csvio.ResumeJournal(path, testKeys)
 			if !errors.Is(err, csvio.ErrNotResults) {
 				if j != nil {
 					j.Close()
@@ -270,7 +273,7 @@ func TestResumeJournalTwice(t *testing.T) {
 	resume := func() (*csvio.Journal, *csvio.History) {
 		t.Helper()
 		before := journalRead(t, path)
-		j, h, err := csvio.ResumeJournal(path)
+		j, h, err := csvio.ResumeJournal(path, testKeys)
 		if err != nil {
 			t.Fatalf("ResumeJournal(%q): %v", before, err)
 		}
@@ -278,7 +281,7 @@ func TestResumeJournalTwice(t *testing.T) {
 	}
 
 	// Run 1: rows 1-6, row 3 retried, then a crash in row 7.
-	j, err := csvio.CreateJournal(path)
+	j, err := csvio.CreateJournal(path, testKeys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,12 +320,12 @@ func TestResumeJournalTwice(t *testing.T) {
 	if diff := cmp.Diff(want, last); diff != "" {
 		t.Errorf("last outcomes in the file (-want +got):\n%s", diff)
 	}
-	h, end, err := csvio.ReadHistory(strings.NewReader(content))
+	h, end, err := csvio.ReadHistory(strings.NewReader(content), testKeys)
 	if err != nil || end != int64(len(content)) {
 		t.Fatalf("ReadHistory(final file) = _, %d, %v; want %d, nil", end, err, len(content))
 	}
 	journalCheckHistory(t, h, want)
-	if n := strings.Count(content, csvio.ResultHeader); n != 1 {
+	if n := strings.Count(content, histHeader); n != 1 {
 		t.Errorf("the file holds the header %d times, want once:\n%s", n, content)
 	}
 }
@@ -334,7 +337,7 @@ func TestCreateJournal(t *testing.T) {
 	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	j, err := csvio.CreateJournal(path)
+	j, err := csvio.CreateJournal(path, testKeys)
 	if err != nil {
 		t.Fatalf("CreateJournal(%s): %v", path, err)
 	}
@@ -349,7 +352,7 @@ func TestCreateJournal(t *testing.T) {
 func TestCreateJournalError(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "no-such-dir", "results.csv")
-	j, err := csvio.CreateJournal(path)
+	j, err := csvio.CreateJournal(path, testKeys)
 	if err == nil {
 		j.Close()
 		t.Fatalf("CreateJournal(%s) = nil error, want one", path)
@@ -367,7 +370,7 @@ func TestJournalFlush(t *testing.T) {
 	dir := t.TempDir()
 	synctest.Test(t, func(t *testing.T) {
 		path := filepath.Join(dir, "results.csv")
-		j, err := csvio.CreateJournal(path)
+		j, err := csvio.CreateJournal(path, testKeys)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -405,7 +408,7 @@ func TestJournalFlush(t *testing.T) {
 func TestJournalManyLines(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "results.csv")
-	j, err := csvio.CreateJournal(path)
+	j, err := csvio.CreateJournal(path, testKeys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,9 +429,9 @@ func TestJournalManyLines(t *testing.T) {
 	if got != want.String() {
 		t.Fatalf("the file holds %d bytes, want %d", len(got), want.Len())
 	}
-	h, end, err := csvio.ReadHistory(strings.NewReader(got))
-	if err != nil || end != int64(len(got)) || h.Rows() != 5000 || h.UpdatedRows() != 5000/3 {
-		t.Errorf("ReadHistory = %d rows, %d updated, end %d, %v; want 5000, %d, %d, nil", h.Rows(), h.UpdatedRows(), end, err, 5000/3, len(got))
+	h, end, err := csvio.ReadHistory(strings.NewReader(got), testKeys)
+	if err != nil || end != int64(len(got)) || h.Rows() != 5000 || h.DoneRows() != 5000/3 {
+		t.Errorf("ReadHistory = %d rows, %d updated, end %d, %v; want 5000, %d, %d, nil", h.Rows(), h.DoneRows(), end, err, 5000/3, len(got))
 	}
 }
 
@@ -441,7 +444,7 @@ func TestJournalDevFull(t *testing.T) {
 		t.Skipf("no %s: %v", path, err)
 	}
 	open := func(t *testing.T) *csvio.Journal {
-		j, err := csvio.CreateJournal(path)
+		j, err := csvio.CreateJournal(path, testKeys)
 		if err != nil {
 			t.Skipf("CreateJournal(%s): %v", path, err)
 		}
@@ -487,7 +490,7 @@ func TestJournalDevFull(t *testing.T) {
 func TestJournalCloseAfterFlush(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "results.csv")
-	j, err := csvio.CreateJournal(path)
+	j, err := csvio.CreateJournal(path, testKeys)
 	if err != nil {
 		t.Fatal(err)
 	}

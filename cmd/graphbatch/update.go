@@ -230,7 +230,7 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) error {
 		return err
 	}
 	if history != nil {
-		log.Info().Str("results", opts.Out).Int("rowsRecorded", history.Rows()).Int("rowsUpdated", history.UpdatedRows()).
+		log.Info().Str("results", opts.Out).Int("rowsRecorded", history.Rows()).Int("rowsUpdated", history.DoneRows()).
 			Msg("resuming: rows already updated are skipped")
 	}
 	cfg := batch.Config{
@@ -360,14 +360,17 @@ func hardContext(ctx context.Context, abort <-chan struct{}) (context.Context, c
 	return hard, cancel
 }
 
+// resultKeys are the key columns of a results file.
+var resultKeys = []string{graph.PolicyIDColumn, graph.IDColumn}
+
 // openResults creates the results file, or with --resume reopens it and
 // returns what earlier runs recorded.
 func (o *updateOptions) openResults() (*csvio.Journal, *csvio.History, error) {
 	if !o.Resume {
-		j, err := csvio.CreateJournal(o.Out)
+		j, err := csvio.CreateJournal(o.Out, resultKeys)
 		return j, nil, err
 	}
-	j, h, err := csvio.ResumeJournal(o.Out)
+	j, h, err := csvio.ResumeJournal(o.Out, resultKeys)
 	if errors.Is(err, csvio.ErrNotResults) {
 		return nil, nil, usagef("--resume: %v", err)
 	}
