@@ -82,7 +82,6 @@ const flushSize = 64 << 10
 // keys to w. It writes no header: call WriteHeader for a new file.
 func NewWriter(w io.Writer, keys []string) *Writer {
 	wr := &Writer{w: w, keys: keys, rec: make([]string, 0, len(keys)+resultColumns+1)}
-	wr.buf.Grow(flushSize + 4<<10)
 	wr.csv = csv.NewWriter(&wr.buf)
 	return wr
 }
