@@ -363,18 +363,32 @@ func hardContext(ctx context.Context, abort <-chan struct{}) (context.Context, c
 // resultKeys are the key columns of a results file.
 var resultKeys = []string{graph.PolicyIDColumn, graph.IDColumn}
 
-// openResults creates the results file, or with --resume reopens it and
-// returns what earlier runs recorded.
+// openResults opens and locks the results file: a new one, or with
+// --overwrite one started over, or with --resume the one an earlier run
+// wrote, with what it recorded.
 func (o *updateOptions) openResults() (*csvio.Journal, *csvio.History, error) {
-	if !o.Resume {
-		j, err := csvio.CreateJournal(o.Out, resultKeys)
-		return j, nil, err
+	mode := csvio.New
+	switch {
+	case o.Resume:
+		mode = csvio.Resume
+	case o.Overwrite:
+		mode = csvio.Overwrite
 	}
-	j, h, err := csvio.ResumeJournal(o.Out, resultKeys)
-	if errors.Is(err, csvio.ErrNotResults) {
+	j, h, err := csvio.OpenJournal(o.Out, resultKeys, mode)
+	switch {
+	case errors.Is(err, csvio.ErrNotResults):
 		return nil, nil, usagef("--resume: %v", err)
+	case errors.Is(err, csvio.ErrExists):
+		return nil, nil, usagef("%v: add --resume to continue that run, or --overwrite to start over", err)
+	case errors.Is(err, csvio.ErrSymlink):
+		return nil, nil, &usageError{err}
+	case err != nil:
+		return nil, nil, err // ErrLocked among them: exit 1, as §10 says
 	}
-	return j, h, err
+	if !o.Resume {
+		h = nil
+	}
+	return j, h, nil
 }
 
 // sender returns what sends envelopes, signed in, and how to release it.
