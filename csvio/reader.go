@@ -229,16 +229,8 @@ func (e *RowError) Unwrap() error { return e.Err }
 func (r *Reader) Read() (Row, error) {
 	for {
 		rec, err := r.csv.Read()
-		if errors.Is(err, io.EOF) {
-			return Row{}, io.EOF
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			r.num++
-			return Row{}, r.parseError(pe)
-		}
 		if err != nil {
-			return Row{}, err
+			return Row{}, r.readError(err)
 		}
 		if !allEmpty(rec) {
 			r.num++
@@ -285,8 +277,12 @@ func (r *Reader) checkCell(i int, cell string) error {
 	}
 	open, _ := r.csv.FieldPos(i)
 	open += r.skipped
-	return fmt.Errorf("a quote opened on line %d is never closed as expected: it swallowed %s, which look like rows; close the quote or remove it",
-		open, lineSpan(open+1, open+lines))
+	look := "which look like rows"
+	if lines == 1 {
+		look = "which looks like a row"
+	}
+	return fmt.Errorf("a quote opened on line %d is never closed as expected: it swallowed %s, %s; close the quote or remove it",
+		open, lineSpan(open+1, open+lines), look)
 }
 
 // swallowedRows reports whether a line of cell after its first holds as
@@ -304,12 +300,18 @@ func (r *Reader) swallowedRows(cell string) bool {
 	return false
 }
 
-// parseError returns the *RowError for a record encoding/csv could not
+// readError returns what Read returns for err from encoding/csv: io.EOF,
+// an error reading the input, or the *RowError for a record it could not
 // parse. One that ran over several lines names them: a quote left open
 // swallowed them.
-func (r *Reader) parseError(pe *csv.ParseError) error {
+func (r *Reader) readError(err error) error {
+	var pe *csv.ParseError // only here: taking its address moves it to the heap
+	if errors.Is(err, io.EOF) || !errors.As(err, &pe) {
+		return err
+	}
+	r.num++
 	start, end := pe.StartLine+r.skipped, pe.Line+r.skipped
-	err := pe.Err
+	err = pe.Err
 	if end > start {
 		err = fmt.Errorf("a quote in the record on line %d is never closed as expected: it swallowed %s; close the quote or remove it (%w)",
 			start, lineSpan(start+1, end), pe.Err)

@@ -72,6 +72,7 @@ type Writer struct {
 	buf  bytes.Buffer // what csv writes; whole lines after csv.Flush
 	csv  *csv.Writer
 	rec  []string // the record being written, reused
+	nums []byte   // its numbers and time, formatted
 	err  error
 }
 
@@ -105,19 +106,24 @@ func (w *Writer) Write(r *Result) error {
 	if len(r.Keys) != len(w.keys) {
 		return fmt.Errorf("csvio: the result of row %d has %d keys, want %d (%s)", r.Row, len(r.Keys), len(w.keys), strings.Join(w.keys, ", "))
 	}
-	rec := w.rec[:0]
-	rec = append(rec, strconv.Itoa(r.Row))
-	rec = append(rec, r.Keys...)
-	status := ""
+	// The numbers and the time go into one string: one allocation a line.
+	b := strconv.AppendInt(w.nums[:0], int64(r.Row), 10)
+	endRow := len(b)
 	if r.HTTPStatus != 0 {
-		status = strconv.Itoa(r.HTTPStatus)
+		b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
 	}
-	finished := ""
+	endStatus := len(b)
+	b = strconv.AppendInt(b, int64(r.Attempts), 10)
+	endAttempts := len(b)
 	if !r.FinishedAt.IsZero() {
-		finished = r.FinishedAt.UTC().Format(TimeFormat)
+		b = r.FinishedAt.UTC().AppendFormat(b, TimeFormat)
 	}
-	rec = append(rec, string(r.Outcome), status, safeText(r.ErrorCode), safeText(r.ErrorMessage),
-		strconv.Itoa(r.Attempts), safeText(r.RequestID), safeText(r.ClientRequestID), finished)
+	w.nums = b
+	nums := string(b)
+	rec := append(w.rec[:0], nums[:endRow])
+	rec = append(rec, r.Keys...)
+	rec = append(rec, string(r.Outcome), nums[endRow:endStatus], safeText(r.ErrorCode), safeText(r.ErrorMessage),
+		nums[endStatus:endAttempts], safeText(r.RequestID), safeText(r.ClientRequestID), nums[endAttempts:])
 	w.rec = rec
 	if w.err = w.csv.Write(rec); w.err != nil {
 		return w.err
