@@ -63,7 +63,8 @@ func (e *fileError) Unwrap() error { return e.err }
 // columns keys, as mode says, and takes its lock. It returns what earlier
 // runs recorded: an empty History unless mode is Resume.
 //
-// Nothing is read or changed before the lock is taken: while another run
+// Nothing in the file is read or changed before the lock is taken (a
+// missing file is created to be locked): while another run
 // holds it, OpenJournal fails at once with an error wrapping ErrLocked,
 // whatever the mode. The file is opened for appending, never truncated
 // on opening, and never through a symbolic link (ErrSymlink). With Resume,
@@ -71,6 +72,9 @@ func (e *fileError) Unwrap() error { return e.err }
 // that is not a results file for keys is an error wrapping ErrNotResults.
 // A missing or empty file gets the header, whatever the mode.
 func OpenJournal(path string, keys []string, mode JournalMode) (*Journal, *History, error) {
+	if mode < New || mode > Resume {
+		return nil, nil, fmt.Errorf("csvio: OpenJournal: no JournalMode %d", mode)
+	}
 	if err := refuseSymlink(path); err != nil {
 		return nil, nil, err
 	}

@@ -552,6 +552,17 @@ func TestOpenJournalModes(t *testing.T) {
 	}
 }
 
+func TestOpenJournalBadMode(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "results.csv")
+	if _, _, err := csvio.OpenJournal(path, testKeys, csvio.JournalMode(7)); err == nil {
+		t.Errorf("OpenJournal(mode 7) = nil error, want one")
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("OpenJournal(mode 7) created the file (%v)", err)
+	}
+}
+
 // TestOpenJournalLocked checks that while a Journal is open, opening its
 // file again fails at once in every mode, naming the file, and changes
 // nothing: no truncation (Overwrite), no torn line cut off (Resume), no
