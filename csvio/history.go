@@ -173,10 +173,10 @@ func parseResult(rec []string, keys int) (int, byte, error) {
 	if err != nil || row < 1 || row > maxRow {
 		return 0, 0, fmt.Errorf("row %q is not a row number", rec[0])
 	}
-	switch o := Outcome(rec[1+keys]); o {
-	case Updated, Unchanged:
+	switch o := Outcome(rec[1+keys]); {
+	case o.Done():
 		return row, fingerprint(rec[1 : 1+keys]), nil
-	case Failed, Invalid, Valid:
+	case o == Failed || o == Invalid || o == Valid:
 		return row, notRecorded, nil
 	default:
 		return 0, 0, fmt.Errorf("outcome %q is not one graphbatch writes", o)

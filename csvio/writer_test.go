@@ -429,3 +429,14 @@ func TestWriterRoundTrip(t *testing.T) {
 		t.Errorf("results read back by encoding/csv mismatch (-want +got):\n%s", diff)
 	}
 }
+
+func TestOutcomeDone(t *testing.T) {
+	t.Parallel()
+	for o, want := range map[csvio.Outcome]bool{
+		csvio.Updated: true, csvio.Unchanged: true, csvio.Failed: false, csvio.Invalid: false, csvio.Valid: false, "": false,
+	} {
+		if o.Done() != want {
+			t.Errorf("Outcome(%q).Done() = %v, want %v", o, !want, want)
+		}
+	}
+}
