@@ -14,15 +14,15 @@ import (
 
 func ExampleReader() {
 	// A file as Excel saves it in many European locales: ";" between cells.
-	in := `policyId;ID;Status
+	in := `parentId;ID;Status
 pol-1;dev-1;compliant
 pol-1;dev-2;"non
 compliant";extra
 pol-2;dev-3; nonCompliant
 `
 	r, err := csvio.NewReader(strings.NewReader(in), csvio.Header{
-		Columns:  []string{"policyId", "id", "status", "userName"},
-		Required: []string{"policyId", "id"},
+		Columns:  []string{"parentId", "id", "status", "userName"},
+		Required: []string{"parentId", "id"},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -49,15 +49,17 @@ pol-2;dev-3; nonCompliant
 }
 
 func ExampleWriter() {
-	w := csvio.NewWriter(os.Stdout)
+	w := csvio.NewWriter(os.Stdout, []string{"groupId", "id"})
 	if err := w.WriteHeader(); err != nil {
 		log.Fatal(err)
 	}
 	results := []csvio.Result{
-		{Row: 1, PolicyID: "pol-1", ID: "dev-1", Outcome: csvio.Updated, HTTPStatus: 204, Attempts: 1,
+		{Row: 1, Keys: []string{"grp-1", "dev-1"}, Outcome: csvio.Updated, HTTPStatus: 204, Attempts: 1,
 			FinishedAt: time.Date(2024, 5, 6, 9, 30, 0, 250e6, time.FixedZone("CEST", 2*60*60))},
-		{Row: 2, PolicyID: "pol-1", ID: "dev-2", Outcome: csvio.Invalid,
+		{Row: 2, Keys: []string{"grp-1", "dev-2"}, Outcome: csvio.Invalid,
 			ErrorMessage: `status: "bogus" is not one of unknown, compliant, ...`},
+		{Row: 3, Keys: []string{"grp-2", "dev-3"}, Outcome: csvio.Failed, HTTPStatus: 400, Attempts: 1,
+			ErrorCode: "-BadRequest", ErrorMessage: "line one\nline two \x1b[31mred"},
 	}
 	for i := range results {
 		if err := w.Write(&results[i]); err != nil {
@@ -68,7 +70,8 @@ func ExampleWriter() {
 		log.Fatal(err)
 	}
 	// Output:
-	// row,policyId,id,outcome,httpStatus,errorCode,errorMessage,attempts,requestId,clientRequestId,finishedAt
-	// 1,pol-1,dev-1,updated,204,,,1,,,2024-05-06T07:30:00.250Z
-	// 2,pol-1,dev-2,invalid,,,"status: ""bogus"" is not one of unknown, compliant, ...",0,,,
+	// row,groupId,id,outcome,httpStatus,errorCode,errorMessage,attempts,requestId,clientRequestId,finishedAt
+	// 1,grp-1,dev-1,updated,204,,,1,,,2024-05-06T07:30:00.250Z
+	// 2,grp-1,dev-2,invalid,,,"status: ""bogus"" is not one of unknown, compliant, ...",0,,,
+	// 3,grp-2,dev-3,failed,400,'-BadRequest,line one\nline two \x1b[31mred,1,,,
 }

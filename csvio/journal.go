@@ -3,18 +3,22 @@ package csvio
 import (
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
-// Journal is a results file on disk. Lines are appended whole and handed
-// to the operating system at every Flush; a Flush also forces them to the
-// disk (fsync) once the oldest of them is syncAfter old, and Close does.
-// Flushed every quarter second, no line waits a second for the disk. A
-// Journal is not safe for concurrent use: one goroutine owns it.
+// Journal is a results file on disk, locked against other runs while open.
+// Lines are appended whole and handed to the operating system at every
+// Flush; a Flush also forces them to the disk (fsync) once the oldest of
+// them is syncAfter old, and Close does. Flushed every quarter second, no
+// line waits a second for the disk. A Journal is not safe for concurrent
+// use: one goroutine owns it.
 type Journal struct {
 	f          *os.File
+	lock       *flock.Flock
 	w          *Writer
 	path       string
 	dirtySince time.Time // when the oldest line not yet on the disk was recorded; zero if none
@@ -24,59 +28,141 @@ type Journal struct {
 // loss takes at most the last moments of a run, without an fsync per write.
 const syncAfter = 500 * time.Millisecond
 
-// CreateJournal creates the results file at path, replacing any, and
-// writes its header.
-func CreateJournal(path string) (*Journal, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("results file: %w", err)
-	}
-	j := newJournal(f, path)
-	if err := j.w.WriteHeader(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return j, nil
+// JournalMode says what OpenJournal does with the file it finds.
+type JournalMode int
+
+const (
+	// New starts a results file: a file that exists and is not empty is
+	// an error wrapping ErrExists, and is left as it is.
+	New JournalMode = iota
+	// Overwrite starts the results file over, emptying any.
+	Overwrite
+	// Resume continues the results file: it reads what earlier runs
+	// recorded and appends.
+	Resume
+)
+
+// Errors of OpenJournal, for errors.Is.
+var (
+	ErrExists  = errors.New("results file exists")
+	ErrLocked  = errors.New("results file in use")
+	ErrSymlink = errors.New("results file is a symbolic link")
+)
+
+// fileError is an error about the results file whose message says it all
+// and which wraps one of the sentinels above.
+type fileError struct {
+	msg string
+	err error
 }
 
-// ResumeJournal opens the results file at path to continue it: it reads
-// what earlier runs recorded, cuts off a torn last line (a crash in the
-// middle of a write), and appends after the last whole line. A missing or
-// empty file gives an empty History and a fresh journal.
-func ResumeJournal(path string) (*Journal, *History, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		j, err := CreateJournal(path)
-		return j, NewHistory(), err
+func (e *fileError) Error() string { return e.msg }
+func (e *fileError) Unwrap() error { return e.err }
+
+// OpenJournal opens the results file at path, for results named by the key
+// columns keys, as mode says, and takes its lock. It returns what earlier
+// runs recorded: an empty History unless mode is Resume.
+//
+// Nothing in the file is read or changed before the lock is taken (a
+// missing file is created to be locked): while another run
+// holds it, OpenJournal fails at once with an error wrapping ErrLocked,
+// whatever the mode. The file is opened for appending, never truncated
+// on opening, and never through a symbolic link (ErrSymlink). With Resume,
+// a torn last line (a crash in the middle of a write) is cut off; a file
+// that is not a results file for keys is an error wrapping ErrNotResults.
+// A missing or empty file gets the header, whatever the mode.
+func OpenJournal(path string, keys []string, mode JournalMode) (*Journal, *History, error) {
+	if mode < New || mode > Resume {
+		return nil, nil, fmt.Errorf("csvio: OpenJournal: no JournalMode %d", mode)
 	}
+	if err := refuseSymlink(path); err != nil {
+		return nil, nil, err
+	}
+	lock := flock.New(lockPath(path), flock.SetFlag(os.O_CREATE|os.O_RDONLY|noFollow), flock.SetPermissions(0o644))
+	ok, err := lock.TryLock()
 	if err != nil {
-		return nil, nil, fmt.Errorf("results file: %w", err)
+		return nil, nil, openError(path, err)
 	}
-	h, end, err := ReadHistory(f) // which buffers it
+	if !ok {
+		return nil, nil, &fileError{fmt.Sprintf("results file %s is in use by another graphbatch run", path), ErrLocked}
+	}
+	j, h, err := openLocked(path, keys, mode, lock)
 	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("results file %s: %w", path, err)
-	}
-	if err := f.Truncate(end); err != nil { // drop a torn last line
-		f.Close()
-		return nil, nil, fmt.Errorf("results file: %w", err)
-	}
-	if _, err := f.Seek(end, io.SeekStart); err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("results file: %w", err)
-	}
-	j := newJournal(f, path)
-	if end == 0 {
-		if err := j.w.WriteHeader(); err != nil {
-			f.Close()
-			return nil, nil, err
-		}
+		_ = lock.Unlock()
+		return nil, nil, err
 	}
 	return j, h, nil
 }
 
-func newJournal(f *os.File, path string) *Journal {
-	return &Journal{f: f, w: NewWriter(f), path: path}
+// openLocked is OpenJournal once the lock is held.
+func openLocked(path string, keys []string, mode JournalMode, lock *flock.Flock) (*Journal, *History, error) {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_RDWR|noFollow, 0o644)
+	if err != nil {
+		return nil, nil, openError(path, err)
+	}
+	j := &Journal{f: f, lock: lock, w: NewWriter(f, keys), path: path}
+	h, err := j.start(keys, mode)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return j, h, nil
+}
+
+// start checks the file OpenJournal opened and readies it for mode.
+func (j *Journal) start(keys []string, mode JournalMode) (*History, error) {
+	fi, err := j.f.Stat()
+	if err != nil {
+		return nil, j.wrap(err)
+	}
+	if err := sameFile(j.lock, fi); err != nil {
+		return nil, &fileError{fmt.Sprintf("results file %s: %v", j.path, err), err}
+	}
+	switch {
+	case mode == New && fi.Size() > 0:
+		return nil, &fileError{fmt.Sprintf("results file %s already exists", j.path), ErrExists}
+	case mode == Overwrite && fi.Size() > 0:
+		if err := truncate(j.f, j.path, 0); err != nil {
+			return nil, j.wrap(err)
+		}
+	case mode == Resume:
+		h, end, err := ReadHistory(j.f, keys) // from the start: appends go to the end whatever was read
+		if err != nil {
+			return nil, fmt.Errorf("results file %s: %w", j.path, err)
+		}
+		if end < fi.Size() { // drop a torn last line
+			if err := truncate(j.f, j.path, end); err != nil {
+				return nil, j.wrap(err)
+			}
+		}
+		if end > 0 {
+			return h, nil
+		}
+	}
+	return NewHistory(), j.w.WriteHeader()
+}
+
+// refuseSymlink returns an error wrapping ErrSymlink if path names a
+// symbolic link.
+func refuseSymlink(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return nil // a missing file is created; other errors come when it is opened
+	}
+	return &fileError{fmt.Sprintf("results file %s is a symbolic link: give the path of the file itself", path), ErrSymlink}
+}
+
+// openError is the error of opening path, which may have become a
+// symbolic link since refuseSymlink looked.
+func openError(path string, err error) error {
+	if serr := refuseSymlink(path); serr != nil {
+		return serr
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("results file: %w", err) // the path is already in it
+	}
+	return fmt.Errorf("results file %s: %w", path, err)
 }
 
 // Write records r.
@@ -101,7 +187,8 @@ func (j *Journal) Flush() error {
 	return j.wrap(j.f.Sync())
 }
 
-// Close flushes, forces everything to the disk and closes the file.
+// Close flushes, forces everything to the disk, closes the file and
+// releases the lock.
 func (j *Journal) Close() error {
 	err := j.w.Flush()
 	if err == nil {
@@ -110,6 +197,9 @@ func (j *Journal) Close() error {
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
 	}
+	if uerr := j.lock.Unlock(); err == nil {
+		err = uerr
+	}
 	return j.wrap(err)
 }
 
@@ -117,7 +207,7 @@ func (j *Journal) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
-	var pe *os.PathError
+	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return fmt.Errorf("results file: %w", err) // the path is already in it
 	}

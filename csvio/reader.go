@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"sync/atomic"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
@@ -19,7 +22,20 @@ import (
 type Header struct {
 	Columns  []string // accepted names, in the order Row.Fields holds them; matched case-insensitively
 	Required []string // names that must be present
+
+	// MaxCell is the most bytes a cell may have: a row with a longer one
+	// is a *RowError. 0 means DefaultMaxCell.
+	MaxCell int
+
+	// Hint, if set, is asked about a column of the file that is not in
+	// Columns; a non-empty answer is added to the HeaderError, to say
+	// for example where the column does exist.
+	Hint func(column string) string
 }
+
+// DefaultMaxCell is the most bytes a cell may have unless Header.MaxCell
+// says otherwise.
+const DefaultMaxCell = 1 << 20
 
 // Row is one data record of the input.
 type Row struct {
@@ -39,11 +55,14 @@ type Reader struct {
 
 	csv     *csv.Reader
 	in      *bufio.Reader // what csv reads from
+	raw     *countReader  // the input as given
+	names   []string      // the file's column names, trimmed
 	index   []int         // for each file column, its place in Row.Fields, or -1 for an unnamed column
-	width   int
-	num     int
-	skipped int      // lines before the header that encoding/csv did not see (Excel's sep= line)
-	reused  []string // Fields, with ReuseFields
+	width   int           // len(Header.Columns)
+	maxCell int           // Header.MaxCell or DefaultMaxCell
+	num     int           // rows so far
+	skipped int           // lines before the header that encoding/csv did not see (Excel's sep= line)
+	reused  []string      // Fields, with ReuseFields
 }
 
 // HeaderError is returned by NewReader when the header does not fit.
@@ -52,20 +71,44 @@ type HeaderError struct {
 	Problem string   // "unknown", "duplicate" or "missing"
 	Valid   []string // the accepted column names
 	Suggest string   // for an unknown column, the closest valid name, if one is close
+	Hint    string   // for an unknown column, what Header.Hint said about it
 }
 
+// Error names the column quoted, and cut short if it is long.
 func (e *HeaderError) Error() string {
 	switch e.Problem {
 	case "missing":
 		return fmt.Sprintf("the header has no %s column (columns: %s)", e.Column, strings.Join(e.Valid, ", "))
 	case "duplicate":
-		return fmt.Sprintf("column %q appears twice in the header", e.Column)
+		return fmt.Sprintf("column %s appears twice in the header", quoteText(e.Column))
 	}
-	msg := fmt.Sprintf("unknown column %q", e.Column)
+	msg := "unknown column " + quoteText(e.Column)
 	if e.Suggest != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", e.Suggest)
 	}
+	if e.Hint != "" {
+		msg += ": " + e.Hint
+	}
 	return msg + "; valid columns: " + strings.Join(e.Valid, ", ")
+}
+
+// quoteLimit is how many characters of input text a message quotes.
+const quoteLimit = 64
+
+// quoteText returns s for a message: Go-quoted, so that no control
+// character reaches a terminal, and cut to quoteLimit characters.
+func quoteText(s string) string {
+	if utf8.RuneCountInString(s) <= quoteLimit {
+		return strconv.Quote(s)
+	}
+	i, n := 0, 0
+	for i = range s {
+		if n == quoteLimit {
+			break
+		}
+		n++
+	}
+	return strconv.Quote(s[:i]) + "…"
 }
 
 // ErrNoHeader is returned by NewReader for an empty input.
@@ -79,9 +122,11 @@ var ErrCROnly = errors.New(`lines end in a carriage return alone ("CSV (Macintos
 // NewReader reads and checks the header of r and returns a Reader positioned
 // at the first data row. It understands what spreadsheet programs write:
 // a UTF-8 or UTF-16 byte order mark, an Excel "sep=;" first line, and ",",
-// ";" or TAB as delimiter, whichever the header line uses most.
+// ";" or TAB as delimiter, whichever the header line uses most. It reads r
+// once, as it goes: r may be a pipe.
 func NewReader(r io.Reader, h Header) (*Reader, error) {
-	br, err := decodeBOM(r)
+	raw := &countReader{r: r}
+	br, err := decodeBOM(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -91,10 +136,18 @@ func NewReader(r io.Reader, h Header) (*Reader, error) {
 	}
 	c := csv.NewReader(br)
 	c.Comma = comma
-	c.FieldsPerRecord = -1             // rows of a different width become invalid rows, not a stop
-	c.ReuseRecord = true               // Read copies the fields it keeps
-	c.TrimLeadingSpace = comma != '\t' // `a, "b, c"`; with TABs it would eat empty cells
-	rd := &Reader{Comma: comma, csv: c, in: br, width: len(h.Columns), skipped: skipped}
+	c.FieldsPerRecord = -1 // rows of a different width become invalid rows, not a stop
+	c.ReuseRecord = true   // Read copies the fields it keeps
+	// Spaces after a delimiter are dropped, so that `a, "b, c"` reads as
+	// two cells, not as a stray quote. A value that begins with a space
+	// keeps it when quoted, as encoding/csv writes it: an exported file
+	// reads back as it was. A TAB-separated file keeps them all: there,
+	// dropping "white space" would eat the empty cells.
+	c.TrimLeadingSpace = comma != '\t'
+	rd := &Reader{Comma: comma, csv: c, in: br, raw: raw, width: len(h.Columns), maxCell: h.MaxCell, skipped: skipped}
+	if rd.maxCell <= 0 {
+		rd.maxCell = DefaultMaxCell
+	}
 	header, err := c.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, ErrNoHeader
@@ -102,24 +155,31 @@ func NewReader(r io.Reader, h Header) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the header: %w", err)
 	}
-	if rd.index, err = mapHeader(header, h); err != nil {
+	rd.names = make([]string, len(header))
+	for i, name := range header {
+		rd.names[i] = strings.TrimSpace(name)
+	}
+	if rd.index, err = mapHeader(rd.names, h); err != nil {
 		return nil, err
 	}
 	return rd, nil
 }
 
-func mapHeader(header []string, h Header) ([]int, error) {
-	index := make([]int, len(header))
+func mapHeader(names []string, h Header) ([]int, error) {
+	index := make([]int, len(names))
 	seen := make(map[int]bool)
-	for i, name := range header {
-		name = strings.TrimSpace(name)
+	for i, name := range names {
 		if name == "" { // Excel leaves empty header cells for trailing columns
 			index[i] = -1
 			continue
 		}
 		j := indexFold(h.Columns, name)
 		if j < 0 {
-			return nil, &HeaderError{Column: name, Problem: "unknown", Valid: h.Columns, Suggest: closest(name, h.Columns)}
+			e := &HeaderError{Column: name, Problem: "unknown", Valid: h.Columns, Suggest: closest(name, h.Columns)}
+			if h.Hint != nil {
+				e.Hint = h.Hint(name)
+			}
+			return nil, e
 		}
 		if seen[j] {
 			return nil, &HeaderError{Column: name, Problem: "duplicate", Valid: h.Columns}
@@ -147,55 +207,163 @@ func indexFold(names []string, name string) int {
 // RowError is returned by Read for a record that cannot be a row; reading
 // can go on past it.
 type RowError struct {
-	Row  int
-	Line int
+	Row  int // the row number the record takes
+	Line int // the line of the file where it starts
 	Err  error
 }
 
 func (e *RowError) Error() string { return fmt.Sprintf("row %d (line %d): %v", e.Row, e.Line, e.Err) }
 func (e *RowError) Unwrap() error { return e.Err }
 
-// Read returns the next row, or io.EOF after the last one. A record that is
-// not a row (a quoting error, cells beyond the header) gives a *RowError
-// carrying its row number, with the row's cells when they could be read
-// (so that its keys can be reported); the next Read continues after it.
-// Cells are trimmed of surrounding spaces.
+// Read returns the next row, or io.EOF after the last one. Cells are as
+// the file has them, quotes undone; only spaces after a delimiter are
+// dropped (see NewReader). Blank lines, and lines whose every cell is
+// empty (",,,", as spreadsheets leave them), are not rows.
+//
+// A record that is not a row gives a *RowError carrying its row number,
+// with the row's cells when they could be read (so that its keys can be
+// reported); the next Read continues after it. Such records are: a quoting
+// error; a quote left open that swallowed lines which look like rows
+// (they hold as many delimiters as the header); cells beyond the header,
+// or under a column with no name; a cell longer than Header.MaxCell.
 func (r *Reader) Read() (Row, error) {
-	rec, err := r.csv.Read()
-	if errors.Is(err, io.EOF) {
-		return Row{}, io.EOF
+	for {
+		rec, err := r.csv.Read()
+		if err != nil {
+			return Row{}, r.readError(err)
+		}
+		if !allEmpty(rec) {
+			r.num++
+			return r.row(rec)
+		}
+	}
+}
+
+// row turns a record read into the Row numbered r.num.
+func (r *Reader) row(rec []string) (Row, error) {
+	line, _ := r.csv.FieldPos(0)
+	row := Row{Num: r.num, Line: line + r.skipped, Fields: r.fields()}
+	var problem error
+	for i, cell := range rec {
+		if problem == nil {
+			problem = r.checkCell(i, cell)
+		}
+		switch {
+		case i < len(r.index) && r.index[i] >= 0:
+			row.Fields[r.index[i]] = cell
+		case strings.TrimSpace(cell) == "": // nothing lost
+		case problem != nil:
+		case i >= len(r.index):
+			problem = fmt.Errorf("has %d cells but the header has %d columns", len(rec), len(r.index))
+		default:
+			problem = fmt.Errorf("has %s in column %d, which has no name in the header", quoteText(cell), i+1)
+		}
+	}
+	if problem != nil {
+		return row, &RowError{Row: row.Num, Line: row.Line, Err: problem}
+	}
+	return row, nil
+}
+
+// checkCell checks cell i of the record just read: its length, and
+// whether it is a quote left open that swallowed lines looking like rows.
+func (r *Reader) checkCell(i int, cell string) error {
+	if len(cell) > r.maxCell {
+		return fmt.Errorf("%s has %d bytes; the most a cell may have is %s", r.columnName(i), len(cell), byteSize(r.maxCell))
+	}
+	lines := strings.Count(cell, "\n")
+	if lines == 0 || !r.swallowedRows(cell) {
+		return nil
+	}
+	open, _ := r.csv.FieldPos(i)
+	open += r.skipped
+	look := "which look like rows"
+	if lines == 1 {
+		look = "which looks like a row"
+	}
+	return fmt.Errorf("a quote opened on line %d is never closed as expected: it swallowed %s, %s; close the quote or remove it",
+		open, lineSpan(open+1, open+lines), look)
+}
+
+// swallowedRows reports whether a line of cell after its first holds as
+// many delimiters as the header: a row that a quote left open took in.
+func (r *Reader) swallowedRows(cell string) bool {
+	need := len(r.index) - 1
+	_, rest, _ := strings.Cut(cell, "\n")
+	for rest != "" {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		if n := strings.Count(line, string(r.Comma)); n >= need && (need > 0 || line != "") {
+			return true
+		}
+	}
+	return false
+}
+
+// readError returns what Read returns for err from encoding/csv: io.EOF,
+// an error reading the input, or the *RowError for a record it could not
+// parse. One that ran over several lines names them: a quote left open
+// swallowed them.
+func (r *Reader) readError(err error) error {
+	var pe *csv.ParseError // only here: taking its address moves it to the heap
+	if errors.Is(err, io.EOF) || !errors.As(err, &pe) {
+		return err
 	}
 	r.num++
-	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return Row{}, &RowError{Row: r.num, Line: pe.StartLine + r.skipped, Err: pe.Err}
-		}
-		return Row{}, err
+	start, end := pe.StartLine+r.skipped, pe.Line+r.skipped
+	err = pe.Err
+	if end > start {
+		err = fmt.Errorf("a quote in the record on line %d is never closed as expected: it swallowed %s; close the quote or remove it (%w)",
+			start, lineSpan(start+1, end), pe.Err)
 	}
-	line, _ := r.csv.FieldPos(0)
-	line += r.skipped
-	row := Row{Num: r.num, Line: line, Fields: r.fields()}
-	var rowErr error
-	for i, cell := range rec {
-		cell = strings.TrimSpace(cell)
-		switch {
-		case i >= len(r.index):
-			if cell != "" && rowErr == nil {
-				rowErr = &RowError{Row: r.num, Line: line, Err: fmt.Errorf("has %d cells but the header has %d columns", len(rec), len(r.index))}
-			}
-		case r.index[i] >= 0:
-			row.Fields[r.index[i]] = cell
-		case cell != "" && rowErr == nil:
-			rowErr = &RowError{Row: r.num, Line: line, Err: fmt.Errorf("has %q in column %d, which has no name in the header", cell, i+1)}
+	return &RowError{Row: r.num, Line: start, Err: err}
+}
+
+// lineSpan says which lines first..last are, and how many.
+func lineSpan(first, last int) string {
+	if first == last {
+		return fmt.Sprintf("line %d (1 line)", first)
+	}
+	return fmt.Sprintf("lines %d-%d (%d lines)", first, last, last-first+1)
+}
+
+// columnName names the file's column i in a message.
+func (r *Reader) columnName(i int) string {
+	if i < len(r.names) && r.names[i] != "" {
+		return "column " + quoteText(r.names[i])
+	}
+	return fmt.Sprintf("column %d", i+1)
+}
+
+// byteSize writes n bytes the way people say it.
+func byteSize(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func allEmpty(rec []string) bool {
+	for _, cell := range rec {
+		if cell != "" {
+			return false
 		}
 	}
-	return row, rowErr
+	return true
 }
 
 // Buffered returns how many bytes of input are at hand: when 0, the next
 // Read may wait for more.
 func (r *Reader) Buffered() int { return r.in.Buffered() }
+
+// Offset returns how many bytes of the input the Reader has read so far,
+// counted as given (before any UTF-16 decoding), read-ahead included: with
+// the size of a regular file, it tells how far reading has come. It is safe
+// to call while another goroutine calls Read.
+func (r *Reader) Offset() int64 { return r.raw.n.Load() }
 
 // fields returns the slice for a row's cells, empty.
 func (r *Reader) fields() []string {
@@ -207,6 +375,18 @@ func (r *Reader) fields() []string {
 	}
 	clear(r.reused)
 	return r.reused
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // decodeBOM returns a buffered reader of r's text as UTF-8: a UTF-8 byte
@@ -290,49 +470,4 @@ func peekLine(br *bufio.Reader) ([]byte, error) {
 			return nil, err
 		}
 	}
-}
-
-// CountRows counts the data rows of a CSV without parsing it: records end
-// at newlines outside quotes; the header, an Excel "sep=" line and blank
-// lines are not rows. It reads UTF-8 only (with or without BOM): for UTF-16
-// it returns ok false. It is for progress displays, so it is fast rather
-// than exact about malformed files.
-func CountRows(r io.Reader) (n int, ok bool, err error) {
-	br := bufio.NewReader(r) // for peeking; reads below go around it
-	if start, _ := br.Peek(2); isUTF16(start) {
-		return 0, false, nil
-	}
-	if first, _ := peekLine(br); len(first) > 0 {
-		if _, ok := sepLine(bytes.TrimPrefix(first, []byte("\uFEFF"))); ok {
-			_, _ = br.Discard(len(first))
-		}
-	}
-	records, quoted, blank := 0, false, true
-	buf := make([]byte, 1<<20)
-	for {
-		m, rerr := br.Read(buf)
-		for _, c := range buf[:m] {
-			switch {
-			case c == '"':
-				quoted, blank = !quoted, false
-			case c == '\n' && !quoted:
-				if !blank {
-					records++
-				}
-				blank = true
-			case c != '\r':
-				blank = false
-			}
-		}
-		if errors.Is(rerr, io.EOF) {
-			break
-		}
-		if rerr != nil {
-			return 0, false, rerr
-		}
-	}
-	if !blank {
-		records++ // a last record without a newline
-	}
-	return max(records-1, 0), true, nil
 }

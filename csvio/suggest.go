@@ -6,13 +6,19 @@ import "strings"
 // case, if it is near enough to be a likely typo; otherwise "".
 func closest(s string, names []string) string {
 	best, bestDist := "", len(s)/3+2
+	s = strings.ToLower(s)
 	for _, n := range names {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(n)); d < bestDist {
+		if abs(len(s)-len(n)) >= bestDist {
+			continue // at least that far: a long name costs no time
+		}
+		if d := editDistance(s, strings.ToLower(n)); d < bestDist {
 			best, bestDist = n, d
 		}
 	}
 	return best
 }
+
+func abs(n int) int { return max(n, -n) }
 
 // editDistance is the Levenshtein distance between a and b, in bytes.
 func editDistance(a, b string) int {

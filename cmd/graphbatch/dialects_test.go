@@ -43,9 +43,9 @@ import (
 //   - trailing-columns.csv: the empty trailing columns Excel keeps when
 //     cells right of the table were once used: ",,," after the header and
 //     after every row, CRLF.
-//   - stray-spaces.csv: spaces around every header name and value, as hand
-//     edits leave them; where a cell is quoted, its spaces are inside the
-//     quotes, as Excel writes a cell that starts or ends with spaces.
+//   - stray-spaces.csv: spaces around every header name and after every
+//     delimiter, before a quote too, as hand edits leave them. (Spaces
+//     before a delimiter, or inside quotes, are part of the value.)
 func TestExcelDialectsSendTheSamePatches(t *testing.T) {
 	dir := filepath.Join("testdata", "excel")
 	plain := sentPatches(t, filepath.Join(dir, "plain.csv"))

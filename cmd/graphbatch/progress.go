@@ -85,7 +85,10 @@ type progress struct {
 	pacer  *batch.Pacer
 	dryRun bool
 	start  time.Time
-	total  atomic.Int64
+	total  atomic.Int64 // rows, when known up front
+
+	size   int64        // bytes of the input, 0 if unknown
+	offset func() int64 // bytes of the input read so far, nil if unknown
 
 	mu      sync.Mutex
 	samples []sample // the last minute of done counts, for the rate
@@ -106,6 +109,29 @@ func newProgress(stats *batch.Stats, pacer *batch.Pacer, dryRun bool) *progress 
 	return p
 }
 
+// readFrom lets the display estimate the rows of an input of size bytes
+// from offset, the bytes read so far.
+func (p *progress) readFrom(size int64, offset func() int64) {
+	p.size, p.offset = size, offset
+}
+
+// estimateTotal returns the rows to do: known once every row is read,
+// before that estimated from how much of the input they took; 0 while
+// unknown.
+func (p *progress) estimateTotal(s batch.Summary) int64 {
+	if s.AllRead {
+		return s.Read
+	}
+	if p.size <= 0 || p.offset == nil || s.Read == 0 {
+		return 0
+	}
+	off := p.offset()
+	if off <= 0 {
+		return 0
+	}
+	return max(s.Read, int64(float64(s.Read)*float64(p.size)/float64(off)+0.5))
+}
+
 // sample takes the counts now and returns the new view.
 func (p *progress) sample(now time.Time) progressView {
 	s := p.stats.Snapshot()
@@ -118,6 +144,9 @@ func (p *progress) sample(now time.Time) progressView {
 		Valid:   s.Valid,
 		Elapsed: now.Sub(p.start),
 		DryRun:  p.dryRun,
+	}
+	if v.Total == 0 {
+		v.Total = p.estimateTotal(s)
 	}
 	if p.pacer != nil {
 		v.ThrottledFor = max(p.pacer.ThrottledUntil().Sub(now), 0)

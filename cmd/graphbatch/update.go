@@ -263,7 +263,7 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) (err error
 		return err
 	}
 	if history != nil {
-		log.Info().Str("results", opts.Out).Int("rowsRecorded", history.Rows()).Int("rowsUpdated", history.UpdatedRows()).
+		log.Info().Str("results", opts.Out).Int("rowsRecorded", history.Rows()).Int("rowsUpdated", history.DoneRows()).
 			Msg("resuming: rows already updated are skipped")
 	}
 	cfg := batch.Config{
@@ -284,9 +284,9 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) (err error
 	}
 	log.Debug().Str("target", target.Template).Str("apiVersion", string(target.Version)).Str("metadata", target.Model.Source).Str("in", opts.In).Str("out", opts.Out).Stringer("rate", rate).Msg("starting")
 	prog := newProgress(cfg.Stats, cfg.Pacer, opts.DryRun)
-	counting, stopCounting := context.WithCancel(ctx)
-	defer stopCounting()
-	go opts.countRows(counting, prog, rowRange)
+	if rowRange == (batch.RowRange{}) && opts.Limit == 0 { // else the bytes read say little of the rows to do
+		prog.readFrom(inputSize(opts.In, in, std.In), rows.Offset)
+	}
 	stopProgress := opts.showProgress(prog, std, logs, log)
 	hard, cancelHard := hardContext(ctx, std.Abort)
 	defer cancelHard()
@@ -328,28 +328,21 @@ func (o *updateOptions) showProgress(prog *progress, std streams, logs *swapWrit
 	return logLines(prog, log, o.Interval)
 }
 
-// countRows counts the input's rows for the progress display, when the
-// input is a file that can be read twice. It gives up when ctx ends.
-func (o *updateOptions) countRows(ctx context.Context, prog *progress, r batch.RowRange) {
-	if o.In == "-" || o.Progress == "never" {
-		return
+// inputSize returns the input's size when it is a regular file, for the
+// progress display; 0 when it has none (a pipe, a terminal).
+func inputSize(path string, in io.Reader, stdin io.Reader) int64 {
+	if path == "-" {
+		in = stdin
 	}
-	f, err := os.Open(o.In)
-	if err != nil {
-		return
+	f, ok := in.(*os.File)
+	if !ok {
+		return 0
 	}
-	defer f.Close()
-	stop := context.AfterFunc(ctx, func() { f.Close() }) // ends the read at once
-	defer stop()
-	n, ok, err := csvio.CountRows(f)
-	if !ok || err != nil {
-		return
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0
 	}
-	n = r.Count(n)
-	if o.Limit > 0 {
-		n = min(n, o.Limit)
-	}
-	prog.total.Store(int64(n))
+	return fi.Size()
 }
 
 // parseRows parses --rows A-B.
@@ -396,18 +389,35 @@ func hardContext(ctx context.Context, abort <-chan struct{}) (context.Context, c
 	return hard, cancel
 }
 
-// openResults creates the results file, or with --resume reopens it and
-// returns what earlier runs recorded.
+// resultKeys are the key columns of a results file.
+var resultKeys = []string{graph.PolicyIDColumn, graph.IDColumn}
+
+// openResults opens and locks the results file: a new one, or with
+// --overwrite one started over, or with --resume the one an earlier run
+// wrote, with what it recorded.
 func (o *updateOptions) openResults() (*csvio.Journal, *csvio.History, error) {
-	if !o.Resume {
-		j, err := csvio.CreateJournal(o.Out)
-		return j, nil, err
+	mode := csvio.New
+	switch {
+	case o.Resume:
+		mode = csvio.Resume
+	case o.Overwrite:
+		mode = csvio.Overwrite
 	}
-	j, h, err := csvio.ResumeJournal(o.Out)
-	if errors.Is(err, csvio.ErrNotResults) {
+	j, h, err := csvio.OpenJournal(o.Out, resultKeys, mode)
+	switch {
+	case errors.Is(err, csvio.ErrNotResults):
 		return nil, nil, usagef("--resume: %v", err)
+	case errors.Is(err, csvio.ErrExists):
+		return nil, nil, usagef("%v: add --resume to continue that run, or --overwrite to start over", err)
+	case errors.Is(err, csvio.ErrSymlink):
+		return nil, nil, &usageError{err}
+	case err != nil:
+		return nil, nil, err // ErrLocked among them: exit 1, as §10 says
 	}
-	return j, h, err
+	if !o.Resume {
+		h = nil
+	}
+	return j, h, nil
 }
 
 // sender returns what sends envelopes, signed in, and how to release it.
