@@ -66,7 +66,7 @@ func Export(ctx context.Context, list Lister, dst TableWriter, cfg ExportConfig)
 	if cfg.Stats == nil {
 		cfg.Stats = new(Stats)
 	}
-	props, err := cfg.props()
+	props, err := cfg.Columns()
 	if err != nil {
 		return err
 	}
@@ -88,8 +88,9 @@ func Export(ctx context.Context, list Lister, dst TableWriter, cfg ExportConfig)
 	return dst.Sync()
 }
 
-// props returns the properties the selected columns name.
-func (c *ExportConfig) props() ([]*graph.Prop, error) {
+// Columns checks the selected columns and returns the properties they
+// name, spelling them as Graph does.
+func (c *ExportConfig) Columns() ([]*graph.Prop, error) {
 	settable := map[string]*graph.Prop{}
 	for _, p := range c.Target.Settable() {
 		settable[strings.ToLower(p.Name)] = p

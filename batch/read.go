@@ -3,6 +3,7 @@ package batch
 import (
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -134,4 +135,27 @@ func newItem(rec csvio.Row, rowErr *csvio.RowError, cfg *Config, patches *graph.
 // invalid is the outcome of a row that is not sent.
 func invalid(num int, keys []string, err error) *csvio.Result {
 	return &csvio.Result{Row: num, Keys: keys, Outcome: csvio.Invalid, ErrorMessage: err.Error(), FinishedAt: time.Now()}
+}
+
+// CheckHistory reads every row of src and checks it against h, what an
+// earlier run recorded: a row it finished must have the keys it recorded
+// (nkeys key columns, first in each row). It returns a *MismatchError for
+// the first that does not, so that a changed input is caught before
+// anything is sent.
+func CheckHistory(src RowReader, nkeys int, h *csvio.History) error {
+	for {
+		rec, err := src.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if errors.As(err, new(*csvio.RowError)) {
+			continue // not a row: its keys cannot be told
+		}
+		if err != nil {
+			return err
+		}
+		if keys := rec.Fields[:nkeys]; !h.Match(rec.Num, keys) {
+			return &MismatchError{Row: rec.Num, Keys: slices.Clone(keys)}
+		}
+	}
 }

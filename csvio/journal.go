@@ -49,6 +49,10 @@ var (
 	ErrSymlink = errors.New("results file is a symbolic link")
 )
 
+// errReplaced says the file at a path changed between its lock and its
+// opening.
+var errReplaced = errors.New("the file was replaced while it was being opened")
+
 // fileError is an error about the results file whose message says it all
 // and which wraps one of the sentinels above.
 type fileError struct {
@@ -75,38 +79,50 @@ func OpenJournal(path string, keys []string, mode JournalMode) (*Journal, *Histo
 	if mode < New || mode > Resume {
 		return nil, nil, fmt.Errorf("csvio: OpenJournal: no JournalMode %d", mode)
 	}
-	if err := refuseSymlink(path); err != nil {
+	f, lock, err := openLocked(path, "results file")
+	if err != nil {
 		return nil, nil, err
 	}
-	lock := flock.New(lockPath(path), flock.SetFlag(os.O_CREATE|os.O_RDONLY|noFollow), flock.SetPermissions(0o644))
-	ok, err := lock.TryLock()
+	j := &Journal{f: f, lock: lock, w: NewWriter(f, keys), path: path}
+	h, err := j.start(keys, mode)
 	if err != nil {
-		return nil, nil, openError(path, err)
-	}
-	if !ok {
-		return nil, nil, &fileError{fmt.Sprintf("results file %s is in use by another graphbatch run", path), ErrLocked}
-	}
-	j, h, err := openLocked(path, keys, mode, lock)
-	if err != nil {
+		f.Close()
 		_ = lock.Unlock()
 		return nil, nil, err
 	}
 	return j, h, nil
 }
 
-// openLocked is OpenJournal once the lock is held.
-func openLocked(path string, keys []string, mode JournalMode, lock *flock.Flock) (*Journal, *History, error) {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_RDWR|noFollow, 0o644)
-	if err != nil {
-		return nil, nil, openError(path, err)
-	}
-	j := &Journal{f: f, lock: lock, w: NewWriter(f, keys), path: path}
-	h, err := j.start(keys, mode)
-	if err != nil {
-		f.Close()
+// openLocked takes the lock of the file at path, then opens it for
+// appending (creating it), never through a symbolic link. what names the
+// file in errors ("results file").
+func openLocked(path, what string) (*os.File, *flock.Flock, error) {
+	if err := refuseSymlink(path, what); err != nil {
 		return nil, nil, err
 	}
-	return j, h, nil
+	lock := flock.New(lockPath(path), flock.SetFlag(os.O_CREATE|os.O_RDONLY|noFollow), flock.SetPermissions(0o644))
+	ok, err := lock.TryLock()
+	if err != nil {
+		return nil, nil, openError(path, what, err)
+	}
+	if !ok {
+		return nil, nil, &fileError{fmt.Sprintf("%s %s is in use by another graphbatch run", what, path), ErrLocked}
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_RDWR|noFollow, 0o644)
+	if err == nil {
+		var fi fs.FileInfo
+		if fi, err = f.Stat(); err == nil {
+			err = sameFile(lock, fi)
+		}
+		if err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		_ = lock.Unlock()
+		return nil, nil, openError(path, what, err)
+	}
+	return f, lock, nil
 }
 
 // start checks the file OpenJournal opened and readies it for mode.
@@ -114,9 +130,6 @@ func (j *Journal) start(keys []string, mode JournalMode) (*History, error) {
 	fi, err := j.f.Stat()
 	if err != nil {
 		return nil, j.wrap(err)
-	}
-	if err := sameFile(j.lock, fi); err != nil {
-		return nil, &fileError{fmt.Sprintf("results file %s: %v", j.path, err), err}
 	}
 	switch {
 	case mode == New && fi.Size() > 0:
@@ -144,25 +157,28 @@ func (j *Journal) start(keys []string, mode JournalMode) (*History, error) {
 
 // refuseSymlink returns an error wrapping ErrSymlink if path names a
 // symbolic link.
-func refuseSymlink(path string) error {
+func refuseSymlink(path, what string) error {
 	fi, err := os.Lstat(path)
 	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 		return nil // a missing file is created; other errors come when it is opened
 	}
-	return &fileError{fmt.Sprintf("results file %s is a symbolic link: give the path of the file itself", path), ErrSymlink}
+	return &fileError{fmt.Sprintf("%s %s is a symbolic link: give the path of the file itself", what, path), ErrSymlink}
 }
 
 // openError is the error of opening path, which may have become a
 // symbolic link since refuseSymlink looked.
-func openError(path string, err error) error {
-	if serr := refuseSymlink(path); serr != nil {
+func openError(path, what string, err error) error {
+	if serr := refuseSymlink(path, what); serr != nil {
 		return serr
+	}
+	if errors.Is(err, errReplaced) {
+		return &fileError{fmt.Sprintf("%s %s: %v", what, path, err), err}
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("results file: %w", err) // the path is already in it
+		return fmt.Errorf("%s: %w", what, err) // the path is already in it
 	}
-	return fmt.Errorf("results file %s: %w", path, err)
+	return fmt.Errorf("%s %s: %w", what, path, err)
 }
 
 // Write records r.

@@ -3,7 +3,6 @@
 package csvio
 
 import (
-	"errors"
 	"io/fs"
 	"os"
 
@@ -31,8 +30,6 @@ func sameFile(lock *flock.Flock, opened fs.FileInfo) error {
 	}
 	return nil
 }
-
-var errReplaced = errors.New("the file was replaced while it was being opened")
 
 // truncate cuts f, opened for appending, to size.
 func truncate(f *os.File, _ string, size int64) error { return f.Truncate(size) }

@@ -471,3 +471,15 @@ func peekLine(br *bufio.Reader) ([]byte, error) {
 		}
 	}
 }
+
+// Present returns which of the Header's columns the file has, as a mark
+// per column of Row.Fields.
+func (r *Reader) Present() []bool {
+	present := make([]bool, r.width)
+	for _, j := range r.index {
+		if j >= 0 {
+			present[j] = true
+		}
+	}
+	return present
+}

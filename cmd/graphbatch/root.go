@@ -34,7 +34,7 @@ func run(ctx context.Context, args []string, std streams) int {
 		err = &usageError{err} // cobra refused the command line: unknown command, bad arguments
 	}
 	code := exitCode(err)
-	if !started && cmd != nil && cmd.Name() == "update" {
+	if !started && cmd != nil && (cmd.Name() == "update" || cmd.Name() == "plan") {
 		writeRefusedSummary(args, std, err)
 	}
 	if code != exitRowsFailed && code != exitInterrupted { // those runs told their story already
@@ -59,6 +59,8 @@ func newRootCmd(std streams) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
 		newUpdateCmd(std),
+		newPlanCmd(std),
+		newExportCmd(std),
 		newEmulateCmd(std),
 		newResourcesCmd(std),
 		newMetadataCmd(std),

@@ -22,18 +22,21 @@ type runSummary struct {
 	Input           string    `json:"input"`
 	Results         string    `json:"results"`
 	DryRun          bool      `json:"dryRun"`
+	Plan            bool      `json:"plan,omitempty"`
 	StartedAt       time.Time `json:"startedAt"`
 	FinishedAt      time.Time `json:"finishedAt"`
 	DurationSeconds float64   `json:"durationSeconds"`
 	Rows            rowCounts `json:"rows"`
 	RowsPerSecond   float64   `json:"rowsPerSecond"`
-	Envelopes       int64     `json:"envelopes"` // $batch requests sent
-	Sends           int64     `json:"sends"`     // items sent, resends included
-	Retries         int64     `json:"retries"`   // items sent again
-	Throttled       int64     `json:"throttled"` // items answered 429
-	Faults          int64     `json:"faults"`    // items answered 5xx or lost
-	Status          string    `json:"status"`    // completed, rowsFailed, interrupted, fatal or usage
-	ExitCode        int       `json:"exitCode"`  //
+	Envelopes       int64     `json:"envelopes"`   // $batch requests sent
+	Reads           int64     `json:"reads"`       // items sent to be read (GET), resends included
+	Sends           int64     `json:"sends"`       // items sent to be written (PATCH), resends included
+	WritesSaved     int64     `json:"writesSaved"` // rows read and found unchanged: PATCHes not sent
+	Retries         int64     `json:"retries"`     // items sent again
+	Throttled       int64     `json:"throttled"`   // items answered 429
+	Faults          int64     `json:"faults"`      // items answered 5xx or lost
+	Status          string    `json:"status"`      // completed, rowsFailed, interrupted, fatal or usage
+	ExitCode        int       `json:"exitCode"`    //
 	Error           string    `json:"error,omitempty"`
 	ResumeCommand   string    `json:"resumeCommand,omitempty"`
 
@@ -41,9 +44,11 @@ type runSummary struct {
 }
 
 type rowCounts struct {
-	Read           int64 `json:"read"`           // data rows read in this run
-	Updated        int64 `json:"updated"`        // in this run and earlier ones
-	UpdatedEarlier int64 `json:"updatedEarlier"` // of those, in earlier runs (skipped now)
+	Read           int64 `json:"read"`               // data rows read in this run
+	Updated        int64 `json:"updated"`            // in this run and earlier ones
+	UpdatedEarlier int64 `json:"updatedEarlier"`     // of those and the unchanged, in earlier runs (skipped now)
+	Unchanged      int64 `json:"unchanged"`          // read first and already as wanted: not written (in a plan: nothing to change)
+	ToChange       int64 `json:"toChange,omitempty"` // in a plan: rows that would change
 	Failed         int64 `json:"failed"`
 	Invalid        int64 `json:"invalid"`
 	Valid          int64 `json:"valid"`
@@ -61,6 +66,7 @@ func newRunSummary(opts *updateOptions, sum batch.Summary, start time.Time, runE
 		Input:           opts.In,
 		Results:         opts.Out,
 		DryRun:          opts.DryRun,
+		Plan:            opts.Plan,
 		StartedAt:       start.UTC(),
 		FinishedAt:      time.Now().UTC(),
 		DurationSeconds: float64(sum.Duration.Milliseconds()) / 1000,
@@ -68,18 +74,24 @@ func newRunSummary(opts *updateOptions, sum batch.Summary, start time.Time, runE
 			Read:           sum.Read,
 			Updated:        sum.Updated + sum.Skipped,
 			UpdatedEarlier: sum.Skipped,
+			Unchanged:      sum.Unchanged,
 			Failed:         sum.Failed,
 			Invalid:        sum.Invalid,
 			Valid:          sum.Valid,
 			Unfinished:     sum.Read - sum.Skipped - sum.Done(),
 		},
-		Envelopes: sum.Envelopes,
-		Sends:     sum.Sends,
-		Retries:   sum.Resends,
-		Throttled: sum.Throttled,
-		Faults:    sum.Faults,
-		ExitCode:  code,
-		allRead:   sum.AllRead,
+		Envelopes:   sum.Envelopes,
+		Reads:       sum.Reads,
+		Sends:       sum.Sends,
+		WritesSaved: sum.Unchanged,
+		Retries:     sum.Resends,
+		Throttled:   sum.Throttled,
+		Faults:      sum.Faults,
+		ExitCode:    code,
+		allRead:     sum.AllRead,
+	}
+	if opts.Plan {
+		s.Rows.ToChange, s.Rows.Valid = sum.Valid, 0
 	}
 	if secs := sum.Duration.Seconds(); secs > 0 {
 		s.RowsPerSecond = round1(float64(sum.Done()) / secs)
@@ -110,25 +122,38 @@ func (s runSummary) print(w io.Writer) {
 	r := s.Rows
 	fmt.Fprintf(&b, "\n%s in %s (%.1f rows/s):", plural(r.Read, "row"), time.Duration(s.DurationSeconds*float64(time.Second)), s.RowsPerSecond)
 	switch {
+	case s.Plan:
+		fmt.Fprintf(&b, " %d to change, %d unchanged, %d missing or unreadable, %d invalid\n", r.ToChange, r.Unchanged, r.Failed, r.Invalid)
 	case s.DryRun:
 		fmt.Fprintf(&b, " %d valid, %d invalid\n", r.Valid, r.Invalid)
+	case r.Unchanged > 0:
+		fmt.Fprintf(&b, " %d updated, %d unchanged, %d failed, %d invalid\n", r.Updated, r.Unchanged, r.Failed, r.Invalid)
 	case r.UpdatedEarlier > 0:
 		fmt.Fprintf(&b, " %d updated (%d in earlier runs), %d failed, %d invalid\n", r.Updated, r.UpdatedEarlier, r.Failed, r.Invalid)
 	default:
 		fmt.Fprintf(&b, " %d updated, %d failed, %d invalid\n", r.Updated, r.Failed, r.Invalid)
 	}
 	if !s.DryRun && s.Envelopes > 0 {
-		fmt.Fprintf(&b, "  %d $batch requests, %d items sent (%d again); %d answered 429 (throttled), %d answered 5xx or lost\n",
-			s.Envelopes, s.Sends, s.Retries, s.Throttled, s.Faults)
+		fmt.Fprintf(&b, "  %d $batch requests: %d reads, %d writes (%d sent again); %d answered 429 (throttled), %d answered 5xx or lost\n",
+			s.Envelopes, s.Reads, s.Sends, s.Retries, s.Throttled, s.Faults)
 	}
-	fmt.Fprintf(&b, "  results: %s\n", s.Results)
+	if s.WritesSaved > 0 {
+		fmt.Fprintf(&b, "  %d writes saved: those rows already held their values\n", s.WritesSaved)
+	}
+	if s.Plan {
+		fmt.Fprintf(&b, "  plan: %s\n", s.Results)
+	} else {
+		fmt.Fprintf(&b, "  results: %s\n", s.Results)
+	}
 	switch s.Status {
 	case "interrupted":
 		fmt.Fprintf(&b, "Interrupted: %s. To continue:\n  %s\n", s.leftover(), s.ResumeCommand)
 	case "fatal":
 		fmt.Fprintf(&b, "Stopped by the error below: %s. Once it is fixed, continue with:\n  %s\n", s.leftover(), s.ResumeCommand)
 	case "rowsFailed":
-		if s.DryRun {
+		if s.Plan {
+			fmt.Fprintf(&b, "%d rows are missing or could not be read, and %d invalid: the log names the first; 'graphbatch update --dry-run' writes a results file naming every invalid row.\n", r.Failed, r.Invalid)
+		} else if s.DryRun {
 			fmt.Fprintf(&b, "%s invalid: the errorMessage column says why.\n", plural(r.Invalid, "row"))
 		} else {
 			fmt.Fprintf(&b, "%s failed and %d invalid: the errorMessage column says why. Fix them and run again with --resume to send only the rows not yet updated.\n", plural(r.Failed, "row"), r.Invalid)
@@ -160,6 +185,12 @@ func (s runSummary) write(path string) error {
 // resumeCommand is the command line that continues this run.
 func resumeCommand(opts *updateOptions) string {
 	args := []string{"graphbatch", "update", opts.Resource, "--in", opts.In, "--out", opts.Out, "--resume"}
+	if opts.Plan {
+		args = []string{"graphbatch", "plan", opts.Resource, "--in", opts.In, "--out", opts.Out, "--overwrite"}
+	}
+	if opts.Backup != "" {
+		args = append(args, "--backup", opts.Backup)
+	}
 	if opts.Target.APIVersion != string(graph.V1) {
 		args = append(args, "--api-version", opts.Target.APIVersion)
 	}

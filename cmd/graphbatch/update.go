@@ -25,40 +25,51 @@ import (
 
 // updateOptions are the parsed flags of graphbatch update.
 type updateOptions struct {
-	Resource    string // the TARGET argument: an alias or a path template
-	In, Out     string
-	Overwrite   bool
-	Resume      bool
-	DryRun      bool
-	Target      targetOptions
-	SignIn      signInOptions
-	Emulator    bool
-	Concurrency int
-	BatchSize   int
-	Limit       int
-	Rate        string
-	MaxAttempts int
-	MaxFailures int
-	NoThrottle  bool
-	Rows        string
-	Progress    string
-	Interval    time.Duration
-	Summary     string
-	CPUProfile  string
-	MemProfile  string
-	Log         logOptions
+	Resource      string // the TARGET argument: an alias or a path template
+	In, Out       string
+	Overwrite     bool
+	Resume        bool
+	DryRun        bool
+	Target        targetOptions
+	SignIn        signInOptions
+	Emulator      bool
+	Concurrency   int
+	BatchSize     int
+	Limit         int
+	Rate          string
+	MaxAttempts   int
+	MaxFailures   int
+	ReadRate      string
+	SkipUnchanged bool
+	Backup        string
+	Plan          bool // graphbatch plan: read, write nothing to Graph; Out is the plan
+	NoThrottle    bool
+	Rows          string
+	Progress      string
+	Interval      time.Duration
+	Summary       string
+	CPUProfile    string
+	MemProfile    string
+	Log           logOptions
 }
 
 const updateLong = `Update one Graph object per CSV row.
 
-The first line of the CSV names the columns: policyId and id, then any of the
-resource's writable properties ('graphbatch resources' lists them). An empty
-cell leaves that property alone. Rows are validated, packed into $batch
-envelopes of up to 20 PATCHes, and sent; every row gets one line in the
-results file (default: the input path with .results.csv for .csv).
+TARGET is an alias ('graphbatch resources' lists them) or a path template of
+Graph's metadata, such as '/users/{id}'. The first line of the CSV names the
+columns: the template's key columns, then any of the target's writable
+properties ('graphbatch resources TARGET' lists them with their types). An
+empty cell leaves that property alone; #null sets it to null. Rows are
+validated, packed into $batch envelopes of up to 20 PATCHes, and sent; every
+row gets one line in the results file (default: the input path with
+.results.csv for .csv).
+
+--skip-unchanged reads each row's entity first and writes only rows that
+change something; --backup FILE also saves what each row changes, before it
+is changed, as a CSV that 'graphbatch update TARGET --in FILE' restores.
 
 Exit status:
-  0    every row was updated (or valid, with --dry-run)
+  0    every row was updated or unchanged (or valid, with --dry-run)
   1    the run could not go on (sign-in failed, results file not writable, ...)
   2    usage or input error found before anything was sent
   3    the run finished, but at least one row is failed or invalid
@@ -81,12 +92,16 @@ const updateExample = `  # Try it on the shipped sample against the built-in emu
   graphbatch update device-statuses --in fix.csv --api-version beta --limit 10
 
   # Continue a run that was stopped, or send again the rows that failed
-  graphbatch update device-statuses --in fix.csv --resume`
+  graphbatch update device-statuses --in fix.csv --resume
+
+  # Any target of Graph's metadata; write only what changes, and keep a backup
+  graphbatch update '/users/{id}' --in hr.csv --skip-unchanged --backup hr.backup.csv
+  graphbatch update users --in hr.backup.csv --out undo.results.csv     # undo`
 
 func newUpdateCmd(std streams) *cobra.Command {
-	opts := &updateOptions{}
+	opts := &updateOptions{BatchSize: graph.MaxBatchSize}
 	cmd := &cobra.Command{
-		Use:     "update RESOURCE --in FILE [--out FILE] [flags]",
+		Use:     "update TARGET --in FILE [--out FILE] [flags]",
 		Short:   "Update Graph objects from a CSV file",
 		Long:    updateLong,
 		Example: updateExample,
@@ -96,24 +111,38 @@ func newUpdateCmd(std streams) *cobra.Command {
 			return runUpdate(cmd.Context(), opts, std)
 		},
 	}
+	opts.addFlags(cmd)
+	return cmd
+}
+
+// addFlags adds the flags of update, and with opts.Plan those of plan.
+func (opts *updateOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&opts.In, "in", "", "input CSV `PATH`; - reads standard input")
-	f.StringVar(&opts.Out, "out", "", "results CSV `PATH` (default: the input path with .results.csv in place of .csv)")
-	f.BoolVar(&opts.Overwrite, "overwrite", false, "replace an existing results file")
-	f.BoolVar(&opts.Resume, "resume", false, "continue the run that wrote --out: skip rows it updated, send the rest, append")
-	f.BoolVar(&opts.DryRun, "dry-run", false, "validate every row and write the results; send nothing")
+	if opts.Plan {
+		f.StringVar(&opts.Out, "out", "", "the plan, a CSV `PATH` (default: the input path with .plan.csv in place of .csv)")
+		f.BoolVar(&opts.Overwrite, "overwrite", false, "replace an existing plan")
+	} else {
+		f.StringVar(&opts.Out, "out", "", "results CSV `PATH` (default: the input path with .results.csv in place of .csv)")
+		f.BoolVar(&opts.Overwrite, "overwrite", false, "replace an existing results file")
+		f.BoolVar(&opts.Resume, "resume", false, "continue the run that wrote --out: skip rows it updated, send the rest, append")
+		f.BoolVar(&opts.DryRun, "dry-run", false, "validate every row and write the results; send nothing")
+		f.StringVar(&opts.Rate, "rate", "", "ceiling on PATCHes sent, `N/DURATION` such as 100/20s or 5/s (default: the documented write limit of the target's service, 'graphbatch resources TARGET' says)")
+		f.BoolVar(&opts.SkipUnchanged, "skip-unchanged", false, "read each row's entity first; a row whose values all equal Graph's is unchanged and not written")
+		f.StringVar(&opts.Backup, "backup", "", "before each row is written, save what it changes to `FILE`, in this command's input format: 'update TARGET --in FILE' restores it (implies reading first)")
+		f.IntVar(&opts.BatchSize, "batch-size", graph.MaxBatchSize, "requests per $batch envelope, 1-20")
+	}
+	f.StringVar(&opts.ReadRate, "read-rate", "", "ceiling on reads (GET), `N/DURATION` (default: the service's documented limit for any request, less the write rate)")
 	f.BoolVar(&opts.Emulator, "emulator", false, "run against an in-process Graph emulator: no tenant, no credentials")
 	f.IntVar(&opts.Concurrency, "concurrency", batch.DefaultConcurrency, "most $batch requests in flight at once")
-	f.IntVar(&opts.BatchSize, "batch-size", graph.MaxBatchSize, "PATCHes per $batch request, 1-20")
 	f.IntVar(&opts.Limit, "limit", 0, "process only the first `N` data rows (a pilot run)")
-	f.StringVar(&opts.Rate, "rate", "", "ceiling on PATCHes sent, `N/DURATION` such as 100/20s or 5/s (default: the resource's documented Intune write limit, 100/20s)")
 	f.IntVar(&opts.MaxAttempts, "max-attempts", batch.DefaultMaxAttempts, "sends of a row before a 5xx or a lost answer makes it failed; 429s do not count")
 	f.IntVar(&opts.MaxFailures, "max-failures", 100, "stop when `N` rows in a row fail with the same permanent error (a route or permission the tenant refuses); 0 never stops")
 	f.StringVar(&opts.Rows, "rows", "", "process only data rows `A-B` of the file (1-based, both included; A- runs to the end)")
 	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), always (a bar) or never")
 	f.DurationVar(&opts.Interval, "progress-interval", 10*time.Second, "how often progress is logged when not shown as a bar")
 	f.StringVar(&opts.Summary, "summary", "", "also write the run's summary as JSON to `PATH`, for monitoring")
-	f.BoolVar(&opts.NoThrottle, "emulator-no-throttle", false, "with --emulator: turn off its Intune write limits (and, without --rate, graphbatch's own ceiling), for large local runs")
+	f.BoolVar(&opts.NoThrottle, "emulator-no-throttle", false, "with --emulator: turn off its limits (and, without --rate, graphbatch's own ceilings), for large local runs")
 	f.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile to `PATH` (for performance work)")
 	f.StringVar(&opts.MemProfile, "memprofile", "", "write a heap profile to `PATH` at the end (for performance work)")
 	_ = f.MarkHidden("cpuprofile")
@@ -121,7 +150,6 @@ func newUpdateCmd(std streams) *cobra.Command {
 	opts.Target.addFlags(cmd)
 	opts.SignIn.addFlags(cmd)
 	opts.Log.addFlags(cmd)
-	return cmd
 }
 
 // check validates the flags against each other.
@@ -141,6 +169,8 @@ func (o *updateOptions) check() error {
 		return usagef("--progress must be auto, always or never, not %q", o.Progress)
 	case o.Interval <= 0:
 		return usagef("--progress-interval must be positive")
+	case o.DryRun && (o.SkipUnchanged || o.Backup != ""):
+		return usagef("--dry-run sends nothing, so it cannot read first: drop --skip-unchanged and --backup, or use 'graphbatch plan'")
 	case o.Resume && o.Overwrite:
 		return usagef("--resume and --overwrite cannot be used together: --resume continues the results file, --overwrite starts it over")
 	case o.MaxAttempts < 1:
@@ -168,7 +198,8 @@ func (o *updateOptions) check() error {
 	return nil
 }
 
-// defaultOut sets --out to the input path with .results.csv for .csv.
+// defaultOut sets --out to the input path with .results.csv (a plan:
+// .plan.csv) for .csv.
 func (o *updateOptions) defaultOut() {
 	if o.Out != "" || o.In == "" || o.In == "-" {
 		return
@@ -176,6 +207,10 @@ func (o *updateOptions) defaultOut() {
 	base := o.In
 	if ext := filepath.Ext(base); strings.EqualFold(ext, ".csv") { // FIX.CSV as Windows names it
 		base = strings.TrimSuffix(base, ext)
+	}
+	if o.Plan {
+		o.Out = base + ".plan.csv"
+		return
 	}
 	o.Out = base + ".results.csv"
 }
@@ -188,6 +223,7 @@ func (o *updateOptions) checkFiles(std streams) error {
 		namedFile{"--in", o.In},
 		namedFile{"--out", o.Out},
 		namedFile{"--summary", o.Summary},
+		namedFile{"--backup", o.Backup},
 	)
 }
 
@@ -200,110 +236,6 @@ func (o *updateOptions) writeSummary(sum batch.Summary, start time.Time, err err
 		sum.Duration = time.Since(start)
 	}
 	return newRunSummary(o, sum, start, err).write(o.Summary)
-}
-
-func runUpdate(ctx context.Context, opts *updateOptions, std streams) (err error) {
-	start := time.Now()
-	var sum batch.Summary
-	if err := opts.checkFiles(std); err != nil {
-		return err // the summary might be the input: write nothing
-	}
-	defer func() {
-		// Whatever the exit, so that a failed start never leaves an
-		// earlier run's summary in place (CONTRACT §10).
-		if werr := opts.writeSummary(sum, start, err); werr != nil && err == nil {
-			err = werr
-		}
-	}()
-	stopProfiles, err := startProfiles(opts.CPUProfile, opts.MemProfile)
-	if err != nil {
-		return err
-	}
-	defer stopProfiles()
-	logs := &swapWriter{w: std.Err}
-	log, err := opts.Log.logger(std, logs)
-	if err != nil {
-		return err
-	}
-	if err := opts.check(); err != nil {
-		return err
-	}
-	target, err := opts.Target.open(opts.Resource)
-	if err != nil {
-		return err
-	}
-	rowRange, err := parseRows(opts.Rows)
-	if err != nil {
-		return err
-	}
-	rate, err := opts.rate(target, log)
-	if err != nil {
-		return err
-	}
-	if err := checkResultsFile(opts.Out, opts.Overwrite || opts.Resume); err != nil {
-		return err
-	}
-	in, err := openInput(opts.In, std.In)
-	if err != nil {
-		return &usageError{err}
-	}
-	defer in.Close()
-	rows, err := csvio.NewReader(in, csvio.Header{Columns: target.Columns(), Required: target.Keys, Hint: opts.Target.columnHint(target)})
-	if err != nil {
-		return &usageError{fmt.Errorf("%s: %w", opts.In, err)}
-	}
-	rows.ReuseFields = true // batch keeps a row's cells, never its Fields slice
-	send, closeSend, err := opts.sender(ctx, std, log, target)
-	if err != nil {
-		return err
-	}
-	defer closeSend()
-	journal, history, err := opts.openResults()
-	if err != nil {
-		return err
-	}
-	if history != nil {
-		log.Info().Str("results", opts.Out).Int("rowsRecorded", history.Rows()).Int("rowsUpdated", history.DoneRows()).
-			Msg("resuming: rows already updated are skipped")
-	}
-	cfg := batch.Config{
-		Target:      target,
-		NullToken:   opts.Target.NullToken,
-		BatchSize:   opts.BatchSize,
-		Concurrency: opts.Concurrency,
-		Limit:       opts.Limit,
-		Rows:        rowRange,
-		MaxAttempts: opts.MaxAttempts,
-		MaxFailures: opts.MaxFailures,
-		DryRun:      opts.DryRun,
-		Pacer:       batch.NewPacer(rate),
-		Stats:       new(batch.Stats),
-		Log:         log,
-		History:     history,
-		Stop:        ctx.Done(),
-	}
-	log.Debug().Str("target", target.Template).Str("apiVersion", string(target.Version)).Str("metadata", target.Model.Source).Str("in", opts.In).Str("out", opts.Out).Stringer("rate", rate).Msg("starting")
-	prog := newProgress(cfg.Stats, cfg.Pacer, opts.DryRun)
-	if rowRange == (batch.RowRange{}) && opts.Limit == 0 { // else the bytes read say little of the rows to do
-		prog.readFrom(inputSize(opts.In, in, std.In), rows.Offset)
-	}
-	stopProgress := opts.showProgress(prog, std, logs, log)
-	hard, cancelHard := hardContext(ctx, std.Abort)
-	defer cancelHard()
-	var runErr error
-	sum, runErr = batch.Run(hard, rows, journal, send, cfg)
-	stopProgress()
-	if err := journal.Close(); err != nil && runErr == nil {
-		runErr = err
-	}
-	newRunSummary(opts, sum, start, runErr).print(std.Err)
-	if runErr != nil {
-		return runErr
-	}
-	if sum.Failed+sum.Invalid > 0 {
-		return errRowsFailed
-	}
-	return nil
 }
 
 // showProgress starts the progress display --progress asks for and
@@ -389,37 +321,6 @@ func hardContext(ctx context.Context, abort <-chan struct{}) (context.Context, c
 	return hard, cancel
 }
 
-// resultKeys are the key columns of a results file.
-var resultKeys = []string{graph.PolicyIDColumn, graph.IDColumn}
-
-// openResults opens and locks the results file: a new one, or with
-// --overwrite one started over, or with --resume the one an earlier run
-// wrote, with what it recorded.
-func (o *updateOptions) openResults() (*csvio.Journal, *csvio.History, error) {
-	mode := csvio.New
-	switch {
-	case o.Resume:
-		mode = csvio.Resume
-	case o.Overwrite:
-		mode = csvio.Overwrite
-	}
-	j, h, err := csvio.OpenJournal(o.Out, resultKeys, mode)
-	switch {
-	case errors.Is(err, csvio.ErrNotResults):
-		return nil, nil, usagef("--resume: %v", err)
-	case errors.Is(err, csvio.ErrExists):
-		return nil, nil, usagef("%v: add --resume to continue that run, or --overwrite to start over", err)
-	case errors.Is(err, csvio.ErrSymlink):
-		return nil, nil, &usageError{err}
-	case err != nil:
-		return nil, nil, err // ErrLocked among them: exit 1, as §10 says
-	}
-	if !o.Resume {
-		h = nil
-	}
-	return j, h, nil
-}
-
 // sender returns what sends envelopes, signed in, and how to release it.
 // A dry run sends nothing and needs no sign-in.
 func (o *updateOptions) sender(ctx context.Context, std streams, log zerolog.Logger, t *graph.Target) (*graph.Client, func(), error) {
@@ -449,44 +350,36 @@ func (o *updateOptions) sender(ctx context.Context, std streams, log zerolog.Log
 	return graph.NewClient(hc, cloud.GraphRoot, tokens), func() {}, nil
 }
 
-// rate returns the --rate ceiling; without one, the documented write
-// limit of the target's service, or none against an emulator that does
-// not throttle.
-func (o *updateOptions) rate(t *graph.Target, log zerolog.Logger) (batch.Rate, error) {
-	switch {
-	case o.Rate == "" && o.NoThrottle:
-		return batch.Rate{}, nil
-	case o.Rate == "":
-		p := t.Profile()
-		if !p.Known {
-			log.Warn().Str("target", t.Template).Stringer("rate", p.Write).Msgf("%s; set --rate to what the service allows", p.Source)
-		}
-		return batch.Rate(p.Write), nil
+// rates returns the ceilings on writes (--rate) and reads (--read-rate);
+// without them, the documented limits of the target's service (writes,
+// and any request less writes), or none against an emulator that does not
+// throttle.
+func (o *updateOptions) rates(t *graph.Target, log zerolog.Logger) (write, read batch.Rate, err error) {
+	p := t.Profile()
+	if o.Rate == "" && !o.NoThrottle && !p.Known {
+		log.Warn().Str("target", t.Template).Stringer("rate", p.Write).Msgf("%s; set --rate to what the service allows", p.Source)
 	}
-	r, err := batch.ParseRate(o.Rate)
+	if write, err = parseRateFlag("--rate", o.Rate, p.Write, o.NoThrottle); err != nil {
+		return write, read, err
+	}
+	read, err = parseRateFlag("--read-rate", o.ReadRate, p.ReadLimit(), o.NoThrottle)
+	return write, read, err
+}
+
+// parseRateFlag parses a rate flag's value, or gives its default: def, or
+// none with --emulator-no-throttle.
+func parseRateFlag(flag, value string, def graph.Limit, none bool) (batch.Rate, error) {
+	switch {
+	case value == "" && none:
+		return batch.Rate{}, nil
+	case value == "":
+		return batch.Rate(def), nil
+	}
+	r, err := batch.ParseRate(value)
 	if err != nil {
-		return batch.Rate{}, &usageError{fmt.Errorf("--rate: %w", err)}
+		return batch.Rate{}, &usageError{fmt.Errorf("%s: %w", flag, err)}
 	}
 	return r, nil
-}
-
-// checkResultsFile refuses to replace a non-empty results file silently.
-func checkResultsFile(path string, allowed bool) error {
-	fi, err := os.Stat(path)
-	if errors.Is(err, os.ErrNotExist) || (err == nil && fi.Size() == 0) || allowed {
-		return nil
-	}
-	if err != nil {
-		return &usageError{err}
-	}
-	return usagef("results file %s already exists: add --resume to continue that run, or --overwrite to start over", path)
-}
-
-func openInput(path string, stdin io.Reader) (io.ReadCloser, error) {
-	if path == "-" {
-		return io.NopCloser(stdin), nil
-	}
-	return os.Open(path)
 }
 
 // logLevels are the --log-level values: zerolog's others (fatal, panic,
