@@ -420,7 +420,8 @@ func parseDateTimeOffset(s string) (any, error) {
 			return nil, fmt.Errorf("has %d fractional second digits; Graph takes at most %d", digits, MaxFractionDigits)
 		}
 	}
-	if _, offset := t.Zone(); offset > 14*3600 || offset < -14*3600 {
+	// time.Parse takes offset minutes up to 99; .NET takes them under 60.
+	if _, offset := t.Zone(); offset > 14*3600 || offset < -14*3600 || !strings.HasSuffix(s, "Z") && s[len(s)-2] >= '6' {
 		return nil, fmt.Errorf("has an impossible offset %s", s[len(s)-6:])
 	}
 	if u := t.UTC(); u.Before(minInstant) || !u.Before(maxInstant) {
