@@ -1,6 +1,7 @@
 package graphtest_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"testing"
@@ -25,11 +26,11 @@ func TestPatchSchema(t *testing.T) {
 		return "A null value was found for the property named '" + name + "'"
 	}
 	tests := []struct {
-		name     string
-		version  graph.Version
-		path     string
-		body     string
-		msg      string // "" if the PATCH is accepted; else a part of error.message
+		name    string
+		version graph.Version
+		path    string
+		body    string
+		msg     string // "" if the PATCH is accepted; else a part of error.message
 	}{
 		{"platform on beta device", graph.Beta, deviceStatus("p", "e"), `{"platform":3}`, ""},
 		{"platform on v1.0 device", graph.V1, deviceStatus("p", "e"), `{"platform":3}`, noPlatformDevice},
@@ -257,5 +258,69 @@ func TestPatchKeepsDerivedType(t *testing.T) {
 	want := map[string]any{"bitLockerEnabled": true, "displayName": "Windows"}
 	if e.Type != "microsoft.graph.windows10CompliancePolicy" || !reflect.DeepEqual(e.Properties, want) || e.Patches != 2 {
 		t.Errorf("Entity = %+v, want type windows10CompliancePolicy, properties %v, 2 patches", e, want)
+	}
+}
+
+// TestDirectPatch checks PATCH sent straight to an entity path.
+func TestDirectPatch(t *testing.T) {
+	t.Parallel()
+	emu := graphtest.New(graphtest.Options{})
+	h := emu.Handler()
+	path := "/v1.0" + userStatus("p/1", "u?1")
+	header := map[string]string{"Content-Type": jsonType}
+
+	w := send(t, h, http.MethodPatch, path, header, `{"devicesCount":2,"status":"error"}`)
+	if w.Code != http.StatusOK {
+		t.Fatalf("PATCH %s = %d, want %d; body %s", path, w.Code, http.StatusOK, w.Body)
+	}
+	w = send(t, h, http.MethodPatch, path, header, `{"userDisplayName":"Ann"}`)
+	if w.Code != http.StatusOK {
+		t.Fatalf("PATCH %s = %d, want %d; body %s", path, w.Code, http.StatusOK, w.Body)
+	}
+	want := map[string]any{"devicesCount": json.Number("2"), "status": "error", "userDisplayName": "Ann"}
+	if got := decodeObject(t, "PATCH answer", w.Body.Bytes()); !reflect.DeepEqual(got, userStatusJSON("u?1", want)) {
+		t.Errorf("PATCH %s answered %v, want %v", path, got, userStatusJSON("u?1", want))
+	}
+	e, ok := emu.Entity(graph.V1, userStatus("p/1", "u?1"))
+	if !ok || e.Patches != 2 || !reflect.DeepEqual(e.Properties, want) {
+		t.Errorf("Entity(v1.0, %q) = %+v, %v; want properties %v, 2 patches", userStatus("p/1", "u?1"), e, ok, want)
+	}
+
+	w = send(t, h, http.MethodPatch, path, header, `{"status":"Error"}`)
+	if w.Code != http.StatusBadRequest {
+		t.Fatalf("PATCH %s {status:Error} = %d, want %d; body %s", path, w.Code, http.StatusBadRequest, w.Body)
+	}
+	checkError(t, "PATCH "+path, w.Body.Bytes(), "BadRequest", "Requested value 'Error' was not found.", "")
+}
+
+// TestDirectPatchRefused checks that a PATCH sent straight to an entity
+// path with a body Graph refuses answers 400 and changes nothing.
+func TestDirectPatchRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body string
+	}{
+		{"beta-only property", `{"platform":1}`},
+		{"no body", ``},
+		{"cut short", `{"status":"compliant"`},
+		{"array", `[]`},
+		{"two JSON values", `{"status":"compliant"}}`},
+		{"text after the object", `{"status":"compliant"} x`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			emu := graphtest.New(graphtest.Options{})
+			path := "/v1.0" + deviceStatus("p", "d")
+			w := send(t, emu.Handler(), http.MethodPatch, path, map[string]string{"Content-Type": jsonType}, tt.body)
+			if w.Code != http.StatusBadRequest {
+				t.Errorf("PATCH %s %s = %d, want %d; body %s", path, tt.body, w.Code, http.StatusBadRequest, w.Body)
+			} else {
+				checkError(t, "PATCH "+path+" "+tt.body, w.Body.Bytes(), "BadRequest", "", "")
+			}
+			if e, ok := emu.Entity(graph.V1, deviceStatus("p", "d")); ok {
+				t.Errorf("PATCH %s %s stored %+v", path, tt.body, e)
+			}
+		})
 	}
 }
