@@ -42,7 +42,7 @@ var NoLimits = Limits{}
 
 func (l Limits) none() bool { return l.AppWrites <= 0 && l.TenantWrites <= 0 && l.AppRequests <= 0 }
 
-// window returns the writes' and the requests' windows, defaults applied.
+// windows returns the writes' and the requests' windows, defaults applied.
 func (l Limits) windows() (writes, requests time.Duration) {
 	writes = cmp.Or(max(l.Window, 0), 20*time.Second)
 	return writes, cmp.Or(max(l.RequestWindow, 0), writes)
@@ -81,6 +81,28 @@ type request struct {
 	key          string // what a retry of it would repeat: method and path
 }
 
+// window is one sliding window a request counts in.
+type window struct {
+	key  logKey
+	n    int           // the most requests it holds; 0 for no limit
+	per  time.Duration // its length
+	name string        // the limit, for messages
+}
+
+// windows returns the windows r counts in under limits l.
+func windows(r request, l Limits) []window {
+	writes, requests := l.windows()
+	all := []window{
+		{logKey{r.service, r.app, appRequests}, l.AppRequests, requests, "request"},
+		{logKey{r.service, r.app, appWrites}, l.AppWrites, writes, "write"},
+		{logKey{r.service, "", tenantWrites}, l.TenantWrites, writes, "tenant write"},
+	}
+	if !r.write {
+		return all[:1]
+	}
+	return all
+}
+
 // admit decides whether r may go ahead at now, under limits l. If not, it
 // returns the Retry-After to give: the time until the oldest request that
 // fills a window leaves it, in whole seconds as Graph sends it, and which
@@ -94,30 +116,11 @@ func (t *throttle) admit(r request, l Limits, now time.Time) (retryAfter time.Du
 	if l.none() {
 		return 0, "", early
 	}
-	writes, requests := l.windows()
-	checks := []struct {
-		key logKey
-		n   int
-		per time.Duration
-	}{
-		{logKey{r.service, r.app, appRequests}, l.AppRequests, requests},
-		{logKey{r.service, r.app, appWrites}, l.AppWrites, writes},
-		{logKey{r.service, "", tenantWrites}, l.TenantWrites, writes},
-	}
-	if !r.write {
-		checks = checks[:1]
-	}
+	ws := windows(r, l)
 	var wait time.Duration
-	for i, c := range checks {
-		if c.n <= 0 {
-			continue
-		}
-		log := dropOld(t.logs[c.key], now.Add(-c.per))
-		t.logs[c.key] = log
-		if len(log) >= c.n {
-			if w := log[len(log)-c.n].Add(c.per).Sub(now); w > wait {
-				wait, which = w, []string{"request", "write", "tenant write"}[i]
-			}
+	for _, w := range ws {
+		if d := t.wait(w, now); d > wait {
+			wait, which = d, w.name
 		}
 	}
 	if wait > 0 {
@@ -125,12 +128,25 @@ func (t *throttle) admit(r request, l Limits, now time.Time) (retryAfter time.Du
 		t.retryAt[r.key] = now.Add(secs)
 		return secs, which, early
 	}
-	for _, c := range checks {
-		if c.n > 0 {
-			t.logs[c.key] = append(t.logs[c.key], now)
+	for _, w := range ws {
+		if w.n > 0 {
+			t.logs[w.key] = append(t.logs[w.key], now)
 		}
 	}
 	return 0, "", early
+}
+
+// wait returns how long until w has room for one more request at now.
+func (t *throttle) wait(w window, now time.Time) time.Duration {
+	if w.n <= 0 {
+		return 0
+	}
+	log := dropOld(t.logs[w.key], now.Add(-w.per))
+	t.logs[w.key] = log
+	if len(log) < w.n {
+		return 0
+	}
+	return log[len(log)-w.n].Add(w.per).Sub(now)
 }
 
 func dropOld(log []time.Time, cutoff time.Time) []time.Time {

@@ -10,7 +10,8 @@ import (
 // Transport returns a RoundTripper that serves every request in process
 // with s's handler, whatever its URL's host: no socket is opened, so a test
 // can use it inside a testing/synctest bubble. A dropped connection is an
-// io.ErrUnexpectedEOF error.
+// io.ErrUnexpectedEOF error; a request whose context ends before its answer
+// gets the context's error, as over a network.
 func (s *Server) Transport() http.RoundTripper { return handlerTransport{s} }
 
 type handlerTransport struct{ h http.Handler }
@@ -32,5 +33,8 @@ func (t handlerTransport) RoundTrip(req *http.Request) (resp *http.Response, err
 	}
 	rec := httptest.NewRecorder()
 	t.h.ServeHTTP(rec, sreq)
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
 	return rec.Result(), nil
 }
