@@ -2,8 +2,10 @@ package graphtest
 
 import (
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,18 +83,42 @@ func (s *Server) checkRequest(r *http.Request) (int, []graph.Request, string) {
 
 // writeBatch writes a $batch answer.
 func (s *Server) writeBatch(w http.ResponseWriter, ids requestIDs, out []graph.Response) {
-	answer, err := graph.Marshal(graph.BatchResponse{Responses: out})
-	if err != nil {
-		s.countEnvelope(http.StatusInternalServerError)
-		writeError(w, http.StatusInternalServerError, ids, "InternalServerError", err.Error())
-		return
-	}
+	answer := appendBatchAnswer(nil, out)
 	s.countEnvelope(http.StatusOK)
 	ids.set(w.Header())
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(answer)
+}
+
+// appendBatchAnswer appends the JSON of a $batch answer, as graph.Marshal
+// of a graph.BatchResponse would, without its reflection and without
+// checking again the bodies the emulator wrote itself.
+func appendBatchAnswer(dst []byte, out []graph.Response) []byte {
+	dst = append(dst, `{"responses":[`...)
+	for i, r := range out {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(append(dst, `{"id":`...), r.ID)
+		dst = strconv.AppendInt(append(dst, `,"status":`...), int64(r.Status), 10)
+		if len(r.Headers) > 0 {
+			dst = append(dst, `,"headers":{`...)
+			for j, k := range slices.Sorted(maps.Keys(r.Headers)) {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = appendString(append(appendString(dst, k), ':'), r.Headers[k])
+			}
+			dst = append(dst, '}')
+		}
+		if len(r.Body) > 0 {
+			dst = append(append(dst, `,"body":`...), r.Body...)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...)
 }
 
 // item answers one request of an envelope.

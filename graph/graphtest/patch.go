@@ -3,9 +3,7 @@ package graphtest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -49,35 +47,19 @@ func checkPatch(m *model, declared, stored *graph.DataType, body []byte, put boo
 	return set, result, ""
 }
 
-// objectMembers returns the members of a JSON object, in order.
+// objectMembers returns the members of a JSON object, in order, or
+// Graph's message for a body that is not one, or names a member twice.
 func objectMembers(body []byte) ([]member, string) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	if i := skipSpace(body, 0); !json.Valid(body) || body[i] != '{' {
 		return nil, errNotObject
 	}
-	var members []member
-	seen := make(map[string]bool)
-	for dec.More() {
-		tok, err := dec.Token()
-		name, ok := tok.(string)
-		if err != nil || !ok {
-			return nil, errNotObject
+	members := scanMembers(body)
+	seen := make(map[string]bool, len(members))
+	for _, mb := range members {
+		if seen[mb.name] {
+			return nil, fmt.Sprintf("Multiple properties with the name '%s' were detected in a resource or a complex value. In OData, duplicate property names are not allowed.", mb.name)
 		}
-		var value json.RawMessage
-		if err := dec.Decode(&value); err != nil {
-			return nil, errNotObject
-		}
-		if seen[name] {
-			return nil, fmt.Sprintf("Multiple properties with the name '%s' were detected in a resource or a complex value. In OData, duplicate property names are not allowed.", name)
-		}
-		seen[name] = true
-		members = append(members, member{name, value})
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, errNotObject
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errNotObject
+		seen[mb.name] = true
 	}
 	return members, ""
 }
@@ -114,7 +96,8 @@ func checkMember(typ *graph.DataType, mb member, put bool) ([]byte, string) {
 	p := typ.Prop(mb.name)
 	switch {
 	case p == nil && typ.Open && strings.HasPrefix(mb.name, "extension_"):
-		return mb.value, "" // a directory extension: a dynamic property of an open type
+		value, _ := graph.Marshal(decode(mb.value)) // a directory extension: a dynamic property of an open type
+		return value, ""
 	case p == nil || p.Name != mb.name:
 		return nil, unknownProperty(mb.name, typ)
 	case slices.Contains(typ.Key, p.Name), p.ReadOnly && !put:
@@ -140,6 +123,9 @@ func checkValue(p *graph.Prop, raw json.RawMessage) ([]byte, string) {
 	norm, err := p.CheckJSON(raw)
 	if err != nil {
 		return nil, valueMessage(p, raw, err)
+	}
+	if bytes.Equal(raw, norm) {
+		return norm, "" // nothing was respelled
 	}
 	if msg := spelling(p.Type, p.Collection, decode(raw), decode(norm)); msg != "" {
 		return nil, msg

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/graphbatch/graphbatch/graph"
 )
@@ -171,16 +172,27 @@ func (vw view) appendDynamic(dst []byte) []byte {
 
 // zeroJSON is the value a property of an entity never written has: null,
 // or for a property that cannot be null, its type's zero value; an empty
-// array for a collection.
+// array for a collection. Callers must not change it.
 func zeroJSON(p *graph.Prop) []byte {
 	switch {
 	case p.Collection:
-		return []byte("[]")
+		return emptyArray
 	case p.Nullable:
-		return []byte("null")
+		return null
 	}
-	return zeroOf(p.Type, 0)
+	if z, ok := zeros.Load(p.Type); ok {
+		return z.([]byte)
+	}
+	z := zeroOf(p.Type, 0)
+	zeros.Store(p.Type, z)
+	return z
 }
+
+var (
+	null       = []byte("null")
+	emptyArray = []byte("[]")
+	zeros      sync.Map // *graph.DataType → its zero value as JSON, computed once
+)
 
 // zeroValues are the zero values of the primitive types, as JSON.
 var zeroValues = map[*graph.DataType]string{
@@ -216,5 +228,5 @@ func zeroOf(t *graph.DataType, depth int) []byte {
 	if z, ok := zeroValues[t]; ok {
 		return []byte(z)
 	}
-	return []byte("null")
+	return null
 }

@@ -101,8 +101,10 @@ func (e *entity) properties() map[string]json.RawMessage {
 	if e == nil || len(e.props) == 0 {
 		return nil
 	}
-	var m map[string]json.RawMessage
-	_ = json.Unmarshal(e.props, &m) // the store holds only objects it wrote
+	m := make(map[string]json.RawMessage)
+	for _, mb := range scanMembers(e.props) { // the store holds only objects it wrote
+		m[mb.name] = mb.value
+	}
 	return m
 }
 
@@ -140,8 +142,15 @@ func merge(stored []byte, props []member) []byte {
 
 // appendString appends s as a JSON string.
 func appendString(dst []byte, s string) []byte {
-	b, _ := graph.Marshal(s) // a string always encodes
-	return append(dst, b...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			b, _ := graph.Marshal(s) // a string always encodes
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // snapshot returns e as an Entity; keys are the keys of its path.
