@@ -24,6 +24,12 @@ import (
 //go:embed metadata/v1.0.model.gz
 var v1Compact []byte
 
+// v1CSDL is Graph's official v1.0 CSDL, gzipped, as GET /v1.0/$metadata
+// answers it; only BuiltinCSDL reads it.
+//
+//go:embed metadata/v1.0-Prod.csdl.gz
+var v1CSDL []byte
+
 // betaSeed is a hand-written CSDL fragment of beta: the two seed entities
 // and the path to them.
 //
@@ -55,6 +61,24 @@ func BuiltinModel(v Version) (*Model, error) {
 		return nil, fmt.Errorf("no built-in metadata for API version %q", v)
 	}
 	return load()
+}
+
+// BuiltinCSDL returns the CSDL document the built-in model of API version
+// v comes from, as Graph's GET /{v}/$metadata answers it: for v1.0 the
+// official document (3.4 MB of XML), for beta the hand-written seed
+// fragment. Each call returns a new copy, which the caller may keep.
+func BuiltinCSDL(v Version) ([]byte, error) {
+	switch v {
+	case V1:
+		zr, err := gzip.NewReader(bytes.NewReader(v1CSDL))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", v1Source, err)
+		}
+		return io.ReadAll(zr)
+	case Beta:
+		return bytes.Clone(betaSeed), nil
+	}
+	return nil, fmt.Errorf("no built-in metadata for API version %q", v)
 }
 
 func loadBuiltin(source string, partial bool, load func() (*Model, error)) (*Model, error) {

@@ -78,14 +78,30 @@ func (p *Prop) CheckJSON(raw json.RawMessage) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v, err = checkValue(p.Type, p.Collection, p.Nullable, v); err != nil {
+	checked, err := checkValue(p.Type, p.Collection, p.Nullable, v)
+	if err != nil {
 		return nil, err
 	}
-	return Marshal(v)
+	if sameScalar(v, checked) && utf8.Valid(raw) {
+		return bytes.TrimSpace(raw), nil // nothing to respell: the value as sent
+	}
+	return Marshal(checked)
+}
+
+// sameScalar reports whether a and b are the same string, number, bool or null.
+func sameScalar(a, b any) bool {
+	switch a := a.(type) {
+	case string, json.Number, bool, nil:
+		return a == b
+	}
+	return false
 }
 
 // decodeJSON decodes one JSON value, keeping numbers as written.
 func decodeJSON(data []byte) (any, error) {
+	if v, ok := literal(bytes.TrimSpace(data)); ok {
+		return v, nil
+	}
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
 	var v any
@@ -96,6 +112,30 @@ func decodeJSON(data []byte) (any, error) {
 		return nil, errors.New("more than one value")
 	}
 	return v, nil
+}
+
+// literal decodes the JSON values that need no decoder, for speed: true,
+// false, null, and strings of valid UTF-8 without escapes or control
+// characters. ok is false for anything else.
+func literal(b []byte) (v any, ok bool) {
+	switch string(b) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	case "null":
+		return nil, true
+	}
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return nil, false
+	}
+	text := b[1 : len(b)-1]
+	for _, c := range text {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return nil, false
+		}
+	}
+	return string(text), utf8.Valid(text)
 }
 
 func jsonExample(p *Prop) string {
@@ -420,7 +460,8 @@ func parseDateTimeOffset(s string) (any, error) {
 			return nil, fmt.Errorf("has %d fractional second digits; Graph takes at most %d", digits, MaxFractionDigits)
 		}
 	}
-	if _, offset := t.Zone(); offset > 14*3600 || offset < -14*3600 {
+	// time.Parse takes offset minutes up to 99; .NET takes them under 60.
+	if _, offset := t.Zone(); offset > 14*3600 || offset < -14*3600 || !strings.HasSuffix(s, "Z") && s[len(s)-2] >= '6' {
 		return nil, fmt.Errorf("has an impossible offset %s", s[len(s)-6:])
 	}
 	if u := t.UTC(); u.Before(minInstant) || !u.Before(maxInstant) {

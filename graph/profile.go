@@ -93,26 +93,33 @@ var serviceTypes = []struct {
 		"deviceCompliancePolicyAssignment", "deviceConfigurationAssignment", "deviceCompliancePolicyState", "deviceConfigurationState"}},
 }
 
-// Profile returns the throttling profile of the service t belongs to: by
-// its entity type for the Intune services the documentation lists, the
-// directory for directory objects, Intune's for anything else under
-// /deviceManagement or /deviceAppManagement, and Conservative otherwise.
-func (t *Target) Profile() Profile {
+// Profile returns the throttling profile of the service t belongs to; see
+// ProfileOf.
+func (t *Target) Profile() Profile { return ProfileOf(t.Type, t.Template) }
+
+// ProfileOf returns the throttling profile of the service that serves
+// entities of type typ at path, a path or a template relative to the
+// version root (such as "/users/{id}" or "/deviceManagement/managedDevices"):
+// by the type, or a type it derives from, for the Intune services the
+// documentation lists; the directory for directory objects; Intune's for
+// anything else under /deviceManagement or /deviceAppManagement; and
+// Conservative otherwise. typ may be nil (only the path counts then).
+func ProfileOf(typ *DataType, path string) Profile {
 	for _, s := range serviceTypes {
 		for _, name := range s.types {
-			for typ := t.Type; typ != nil; typ = typ.Base {
-				if typ.ShortName() == name {
+			for t := typ; t != nil; t = t.Base {
+				if t.ShortName() == name {
 					return *s.profile
 				}
 			}
 		}
 	}
-	for typ := t.Type; typ != nil; typ = typ.Base {
-		if typ.Name == "microsoft.graph.directoryObject" {
+	for t := typ; t != nil; t = t.Base {
+		if t.Name == "microsoft.graph.directoryObject" {
 			return Directory
 		}
 	}
-	if strings.HasPrefix(t.Template, "/deviceManagement/") || strings.HasPrefix(t.Template, "/deviceAppManagement/") {
+	if strings.HasPrefix(path, "/deviceManagement/") || strings.HasPrefix(path, "/deviceAppManagement/") {
 		return Intune
 	}
 	return Conservative

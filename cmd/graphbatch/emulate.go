@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +20,11 @@ type emulateOptions struct {
 	Seed         uint64
 	AppWrites    int
 	TenantWrites int
+	AppRequests  int
 	Window       time.Duration
+	LimitsSet    bool     // a limit flag was given: the limits replace every service's
+	Refuse       []string // the methods --refuse-status-routes refuses
+	PageSize     int
 	Faults       graphtest.Faults
 	Latency      time.Duration
 	TLS          bool
@@ -38,42 +43,71 @@ func newEmulateCmd(std streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "emulate [--listen ADDR] [flags]",
 		Short: "Serve a local Microsoft Graph emulator",
-		Long: `Serve the part of Microsoft Graph that graphbatch uses: POST /{v1.0|beta}/$batch
-and PATCH/GET on the resources' entity paths, with Graph's validation and
-error shape and an in-memory store. Point update at it with
---graph-endpoint http://ADDR --auth none.
+		Long: `Serve Microsoft Graph as graphbatch uses it, for any target of the metadata
+(v1.0 built in; beta: the seed entities): POST /{v1.0|beta}/$batch; PATCH and
+GET on any entity path (entity sets, singletons, navigation properties, keys
+as single segments); GET of collections with $select, $filter (eq, and), $top
+and server-driven paging (@odata.nextLink); GET /{v}/$metadata. Bodies are
+validated as Graph does, answers are in Graph's error shape, envelopes are
+answered in shuffled order, and entities live in memory. Point update at it
+with --graph-endpoint http://ADDR --auth none.
 
-By default it throttles like Intune: 100 PATCHes per 20 seconds per app and
-200 per tenant, in sliding windows; a throttled item answers 429
+Every entity exists: one never written answers GET with default values (null,
+or the zero value of a property that cannot be null). Keys beginning with
+"missing-" answer 404 as the service does (Intune's ResourceNotFound, the
+directory's Request_ResourceNotFound).
+
+By default each service gets its documented throttling limits, per app (the
+token's appid) in sliding windows: Intune device configuration (compliance
+policies and their statuses) 100 writes and 1,000 requests per 20 s, Intune
+devices 200 and 2,000 per 20 s, the directory (users, groups, devices) 200
+writes and 3,500 requests per 10 s, anything else 100 writes and 1,000
+requests per 20 s; twice the write limit per tenant. A throttled item answers 429
 TooManyRequests with a Retry-After inside a $batch that answers 200.
---write-limit 0 --tenant-write-limit 0 turns that off. Fault flags inject
-failures at random.
+--write-limit, --tenant-write-limit, --request-limit and --window replace
+those numbers for every service (0 is no limit; --write-limit 0
+--tenant-write-limit 0 turns throttling off).
 
-GET /_emulator/counters and GET /_emulator/store show what it has seen.
-Entity ids beginning with "missing-" answer 404 ResourceNotFound.`,
+--refuse-status-routes makes PATCH and/or GET of a device's or user's status
+for a compliance policy answer as Intune does when it refuses them: 400 "No
+method match route template". Fault flags inject failures at random.
+
+GET /_emulator/counters and GET /_emulator/store show what it has seen.`,
 		Example: `  graphbatch emulate --listen 127.0.0.1:8080 &
   graphbatch update device-statuses --in samples/device-statuses.csv \
     --graph-endpoint http://127.0.0.1:8080 --auth none
 
   # A flaky, unthrottled Graph
   graphbatch emulate --write-limit 0 --tenant-write-limit 0 \
-    --item-fault-rate 0.05 --envelope-fault-rate 0.05 --drop-rate 0.02`,
+    --item-fault-rate 0.05 --envelope-fault-rate 0.05 --drop-rate 0.02
+
+  # A tenant where Intune refuses the status routes (issue #13)
+  graphbatch emulate --refuse-status-routes patch,get`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, name := range []string{"write-limit", "tenant-write-limit", "request-limit", "window"} {
+				opts.LimitsSet = opts.LimitsSet || cmd.Flags().Changed(name)
+			}
+			if !cmd.Flags().Changed("tenant-write-limit") {
+				opts.TenantWrites = 2 * opts.AppWrites
+			}
 			return runEmulate(cmd.Context(), opts, std)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on, host:port")
 	f.Uint64Var(&opts.Seed, "seed", 0, "random seed for answer order and faults (0: random)")
-	f.IntVar(&opts.AppWrites, "write-limit", graphtest.IntuneLimits.AppWrites, "PATCHes per app per window (0: no limit)")
-	f.IntVar(&opts.TenantWrites, "tenant-write-limit", graphtest.IntuneLimits.TenantWrites, "PATCHes per tenant, all apps, per window (0: no limit)")
-	f.DurationVar(&opts.Window, "window", graphtest.IntuneLimits.Window, "the sliding window of the write limits")
+	f.IntVar(&opts.AppWrites, "write-limit", 0, "replace every service's limits: PATCHes per app per window (0: no limit; default: each service's documented limit)")
+	f.IntVar(&opts.TenantWrites, "tenant-write-limit", 0, "replace every service's limits: PATCHes per tenant, all apps, per window (0: no limit; default: twice --write-limit)")
+	f.IntVar(&opts.AppRequests, "request-limit", 0, "replace every service's limits: requests of any kind, reads and writes together, per app per window (0: no limit)")
+	f.DurationVar(&opts.Window, "window", 20*time.Second, "replace every service's limits: the sliding window of the limits")
+	f.StringSliceVar(&opts.Refuse, "refuse-status-routes", nil, "refuse `METHODS` (patch, get) on a device's or user's status for a compliance policy, as Intune does: 400 No method match route template")
+	f.IntVar(&opts.PageSize, "page-size", graphtest.DefaultPageSize, "most entities in a page of a list; clients follow @odata.nextLink")
 	f.Float64Var(&opts.Faults.ItemRate, "item-fault-rate", 0, "share of items answered 500, 503 or 504, from 0 to 1")
 	f.Float64Var(&opts.Faults.EnvelopeRate, "envelope-fault-rate", 0, "share of $batch requests answered 429 or 503 with a Retry-After")
 	f.Float64Var(&opts.Faults.DropRate, "drop-rate", 0, "share of $batch requests whose connection is dropped without an answer")
 	f.DurationVar(&opts.Latency, "latency", 0, "delay before every $batch answer")
-	f.BoolVar(&opts.Discard, "discard", false, "keep no entities, for load tests of millions of rows: PATCHes are validated, counted and answered, GET finds nothing")
+	f.BoolVar(&opts.Discard, "discard", false, "keep no entities, for load tests of millions of rows: PATCHes are validated, counted and answered, GET answers default values, lists are empty")
 	f.BoolVar(&opts.TLS, "tls", false, "serve https with a self-signed certificate for 127.0.0.1 (see --cert-out)")
 	f.StringVar(&opts.CertOut, "cert-out", "", "with --tls: write the certificate to `PATH`, for update --ca-cert")
 	f.BoolVar(&opts.RequireAuth, "require-auth", false, "also act as the sign-in authority, and refuse Graph requests without one of its tokens (needs --tls)")
@@ -108,9 +142,18 @@ func runEmulate(ctx context.Context, opts *emulateOptions, std streams) error {
 	if err != nil {
 		return err
 	}
+	refuse, err := opts.refusal()
+	if err != nil {
+		return err
+	}
+	if opts.PageSize < 1 {
+		return usagef("--page-size must be at least 1, not %d", opts.PageSize)
+	}
 	emu, err := graphtest.Listen(opts.Listen, graphtest.Options{
 		Seed:      opts.Seed,
-		Limits:    &graphtest.Limits{AppWrites: opts.AppWrites, TenantWrites: opts.TenantWrites, Window: opts.Window},
+		Limits:    opts.limits(),
+		PageSize:  opts.PageSize,
+		Refuse:    refuse,
 		Faults:    opts.Faults,
 		Latency:   opts.Latency,
 		TLS:       opts.TLS,
@@ -126,14 +169,45 @@ func runEmulate(ctx context.Context, opts *emulateOptions, std streams) error {
 			return err
 		}
 	}
-	log.Info().Str("url", emu.URL).Int("writeLimit", opts.AppWrites).Int("tenantWriteLimit", opts.TenantWrites).Dur("window", opts.Window).
-		Msg("Graph emulator listening; stop it with Ctrl-C")
+	ev := log.Info().Str("url", emu.URL)
+	if l := opts.limits(); l != nil {
+		ev = ev.Int("writeLimit", l.AppWrites).Int("tenantWriteLimit", l.TenantWrites).Int("requestLimit", l.AppRequests).Dur("window", l.Window)
+	} else {
+		ev = ev.Str("limits", "each service's documented limits")
+	}
+	ev.Strs("refuseStatusRoutes", opts.Refuse).Msg("Graph emulator listening; stop it with Ctrl-C")
 	fmt.Fprintln(std.Out, emu.URL)
 	<-ctx.Done()
 	c := emu.Counters()
-	log.Info().Int("envelopes", c.Envelopes).Int("items", c.Items).Int("patches", c.Patches).Int("throttled", c.Throttled).
-		Int("earlyRetries", c.EarlyRetries).Msg("emulator stopped")
+	log.Info().Int("envelopes", c.Envelopes).Int("items", c.Items).Int("patches", c.Patches).Int("reads", c.Reads).
+		Int("throttled", c.Throttled).Int("throttledReads", c.ThrottledReads).
+		Int("earlyRetries", c.EarlyRetries).Int("earlyReadRetries", c.EarlyReadRetries).Msg("emulator stopped")
 	return nil
+}
+
+// limits returns the limits the limit flags set for every service, or nil
+// when none was given: each service then gets its documented limits.
+func (o *emulateOptions) limits() *graphtest.Limits {
+	if !o.LimitsSet {
+		return nil
+	}
+	return &graphtest.Limits{AppWrites: o.AppWrites, TenantWrites: o.TenantWrites, AppRequests: o.AppRequests, Window: o.Window}
+}
+
+// refusal returns the routes --refuse-status-routes refuses.
+func (o *emulateOptions) refusal() (graphtest.Refusal, error) {
+	var r graphtest.Refusal
+	for _, m := range o.Refuse {
+		switch strings.ToLower(strings.TrimSpace(m)) {
+		case "patch":
+			r.StatusPatch = true
+		case "get":
+			r.StatusGet = true
+		default:
+			return r, usagef("--refuse-status-routes takes patch and get, not %q", m)
+		}
+	}
+	return r, nil
 }
 
 // authority returns the sign-in authority --require-auth asks for, or nil.

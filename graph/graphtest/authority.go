@@ -19,9 +19,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/graphbatch/graphbatch/graph"
 )
+
+// DefaultRole is the roles claim of issued tokens when Authority.Roles is
+// nil: the permission the Intune seed resources need.
+const DefaultRole = "DeviceManagementConfiguration.ReadWrite.All"
 
 // Authority makes the emulator a Microsoft Entra ID token endpoint for the
 // client credentials grant (secret or certificate assertion) and for
@@ -38,7 +40,7 @@ type Authority struct {
 	// ExpiresIn is the lifetime told to clients; default TokenLifetime. A
 	// longer one makes clients meet tokens Graph refuses as expired.
 	ExpiresIn time.Duration
-	// Roles is the roles claim; default graph.Permission.
+	// Roles is the roles claim; default DefaultRole.
 	Roles []string
 	// IdentityHeader, when set, enables the managed identity endpoint
 	// GET /msi/token, which wants this value in X-IDENTITY-HEADER. Point
@@ -76,7 +78,7 @@ func newAuthority(a *Authority) *authority {
 		au.ExpiresIn = au.TokenLifetime
 	}
 	if au.Roles == nil {
-		au.Roles = []string{graph.Permission}
+		au.Roles = []string{DefaultRole}
 	}
 	return au
 }

@@ -319,7 +319,7 @@ func TestAuthorityGraphNeedsToken(t *testing.T) {
 	status, body = postEnvelope(t, c, "not-a-jwt")
 	checkRefused(t, "$batch with a token that is not a JWT", status, body, "Invalid signature")
 
-	entity := graphURL + "/v1.0" + deviceStatuses.Path("p", "d1")
+	entity := graphURL + "/v1.0" + graphtest.DeviceStatusPath("p", "d1")
 	status, _, body = do(t, c, http.MethodGet, entity, map[string]string{"client-request-id": "crid-1"}, "")
 	checkRefused(t, "GET entity without a token", status, body, "Access token is empty")
 	checkAuthCounters(t, emu, "after four refusals", 1, 4, 0)

@@ -1,43 +1,28 @@
 package graphtest
 
 import (
-	"encoding/json"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/graphbatch/graphbatch/graph"
 )
 
-// requestIDs are the ids Graph puts in every answer.
-type requestIDs struct {
-	request, client string
-}
+// maxRequestBytes is the largest request body the emulator reads: far
+// more than 20 PATCH items need.
+const maxRequestBytes = 4 << 20
 
-func newRequestIDs(r *http.Request) requestIDs {
-	return requestIDs{request: uuid.NewString(), client: r.Header.Get("client-request-id")}
+// readBody reads a request body of at most maxRequestBytes; ok is false
+// if it is longer, or cannot be read.
+func readBody(r *http.Request) (body []byte, ok bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
+	return body, err == nil && len(body) <= maxRequestBytes
 }
-
-// set puts the ids in the headers of an answer.
-func (ids requestIDs) set(h http.Header) {
-	h.Set("request-id", ids.request)
-	if ids.client != "" {
-		h.Set("client-request-id", ids.client)
-	}
-}
-
-// segmentNotFound is Graph's message for a path it has nothing at.
-func segmentNotFound(segment string) string {
-	return "Resource not found for the segment '" + segment + "'."
-}
-
-// maxEnvelopeBytes is far more than 20 PATCH items need.
-const maxEnvelopeBytes = 4 << 20
 
 // serveBatch answers POST /{version}/$batch.
 func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
@@ -46,22 +31,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ids := newRequestIDs(r)
-	v, ok := version(r)
-	if !ok {
-		s.countEnvelope(http.StatusNotFound)
-		writeError(w, http.StatusNotFound, ids, "BadRequest", segmentNotFound(r.PathValue("version")))
-		return
-	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		s.countEnvelope(http.StatusUnsupportedMediaType)
-		writeError(w, http.StatusUnsupportedMediaType, ids, "BadRequest", "A supported MIME type could not be found that matches the content type of the response.")
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxEnvelopeBytes))
-	if err != nil {
-		return
-	}
-	reqs, status, msg := checkEnvelope(body)
+	status, reqs, msg := s.checkRequest(r)
 	if status != http.StatusOK {
 		s.countEnvelope(status)
 		writeError(w, status, ids, "BadRequest", msg)
@@ -77,10 +47,11 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 	if drop && !applyFirst {
 		panic(http.ErrAbortHandler) // the server closes the connection without an answer
 	}
-	app := appOf(r)
 	out := make([]graph.Response, len(reqs))
 	for i, req := range reqs {
-		a := s.item(v, app, req, ids)
+		c := &call{v: graph.Version(r.PathValue("version")), root: baseURL(r), app: appOf(r), url: req.URL, body: req.Body, ids: ids,
+			method: strings.ToUpper(req.Method)}
+		a := s.item(c, req)
 		out[i] = graph.Response{ID: req.ID, Status: a.status, Headers: a.headers, Body: a.body}
 	}
 	if drop {
@@ -90,12 +61,30 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 		return // the client gave up; the items were applied all the same
 	}
 	s.shuffle(out)
-	s.countEnvelope(http.StatusOK)
-	answer, err := graph.Marshal(graph.BatchResponse{Responses: out})
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, ids, "InternalServerError", err.Error())
-		return
+	s.writeBatch(w, ids, out)
+}
+
+// checkRequest checks the version, the media type and the envelope of a
+// $batch request, and returns its items, or the status and message that
+// refuse it.
+func (s *Server) checkRequest(r *http.Request) (int, []graph.Request, string) {
+	if v := r.PathValue("version"); s.models[graph.Version(v)] == nil {
+		return http.StatusNotFound, nil, segmentNotFound(v)
 	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return http.StatusUnsupportedMediaType, nil, "A supported MIME type could not be found that matches the content type of the response."
+	}
+	body, ok := readBody(r)
+	if !ok {
+		return http.StatusRequestEntityTooLarge, nil, "The request is larger than the 4 MiB the emulator reads."
+	}
+	return checkEnvelope(body)
+}
+
+// writeBatch writes a $batch answer.
+func (s *Server) writeBatch(w http.ResponseWriter, ids requestIDs, out []graph.Response) {
+	answer := appendBatchAnswer(nil, out)
+	s.countEnvelope(http.StatusOK)
 	ids.set(w.Header())
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
@@ -103,14 +92,42 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(answer)
 }
 
-// item answers one request of an envelope from app.
-func (s *Server) item(v graph.Version, app string, req graph.Request, ids requestIDs) answer {
+// appendBatchAnswer appends the JSON of a $batch answer, as graph.Marshal
+// of a graph.BatchResponse would, without its reflection and without
+// checking again the bodies the emulator wrote itself.
+func appendBatchAnswer(dst []byte, out []graph.Response) []byte {
+	dst = append(dst, `{"responses":[`...)
+	for i, r := range out {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(append(dst, `{"id":`...), r.ID)
+		dst = strconv.AppendInt(append(dst, `,"status":`...), int64(r.Status), 10)
+		if len(r.Headers) > 0 {
+			dst = append(dst, `,"headers":{`...)
+			for j, k := range slices.Sorted(maps.Keys(r.Headers)) {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = appendString(append(appendString(dst, k), ':'), r.Headers[k])
+			}
+			dst = append(dst, '}')
+		}
+		if len(r.Body) > 0 {
+			dst = append(append(dst, `,"body":`...), r.Body...)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...)
+}
+
+// item answers one request of an envelope.
+func (s *Server) item(c *call, req graph.Request) answer {
 	var a answer
-	switch {
-	case len(req.Body) > 0 && !hasContentType(req.Headers):
-		a = errorAnswer(http.StatusBadRequest, ids, "BadRequest", "Content-Type header must be specified when a body is present.")
-	default:
-		a = s.apply(v, app, strings.ToUpper(req.Method), req.URL, req.Body, ids)
+	if len(req.Body) > 0 && !hasContentType(req.Headers) {
+		a = errorAnswer(http.StatusBadRequest, c.ids, "BadRequest", "Content-Type header must be specified when a body is present.")
+	} else {
+		a = s.serve(c)
 	}
 	s.countItem(a.status)
 	return a
@@ -118,60 +135,50 @@ func (s *Server) item(v graph.Version, app string, req graph.Request, ids reques
 
 // checkEnvelope applies Graph's rules for a $batch body and returns its
 // requests, or the status and message that refuse the whole envelope.
-func checkEnvelope(body []byte) ([]graph.Request, int, string) {
+func checkEnvelope(body []byte) (int, []graph.Request, string) {
 	env, err := graph.DecodeBatchRequest(body)
 	if err != nil || len(env.Requests) == 0 {
-		return nil, http.StatusBadRequest, "Invalid batch payload format."
+		return http.StatusBadRequest, nil, "Invalid batch payload format."
 	}
 	if len(env.Requests) > graph.MaxBatchSize {
-		return env.Requests, http.StatusBadRequest, "Number of requests inside batch exceeds the limit."
+		return http.StatusBadRequest, nil, "Number of requests inside batch exceeds the limit."
 	}
 	seen := make(map[string]bool, len(env.Requests))
 	for _, req := range env.Requests {
 		id := strings.ToLower(req.ID)
 		switch {
 		case id == "" || req.Method == "" || req.URL == "":
-			return env.Requests, http.StatusBadRequest, "Invalid batch payload format."
+			return http.StatusBadRequest, nil, "Invalid batch payload format."
 		case seen[id]:
-			return env.Requests, http.StatusBadRequest, "Request Id " + req.ID + " has to be unique in a batch."
+			return http.StatusBadRequest, nil, "Request Id " + req.ID + " has to be unique in a batch."
 		case strings.Contains(req.URL, "://"):
-			return env.Requests, http.StatusBadRequest, "Invalid batch payload format."
+			return http.StatusBadRequest, nil, "Invalid batch payload format."
 		}
 		seen[id] = true
 	}
-	return env.Requests, http.StatusOK, ""
+	return http.StatusOK, env.Requests, ""
 }
 
-func hasContentType(h map[string]string) bool {
-	for k, v := range h {
-		if strings.EqualFold(k, "Content-Type") && v != "" {
-			return true
-		}
-	}
-	return false
-}
-
-// serveEntity answers PATCH and GET sent straight to an entity path.
-func (s *Server) serveEntity(w http.ResponseWriter, r *http.Request) {
+// serveDirect answers a request sent straight to a path under a version
+// root, outside $batch.
+func (s *Server) serveDirect(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(w, r) {
 		return
 	}
 	ids := newRequestIDs(r)
-	v, ok := version(r)
-	if !ok {
-		writeError(w, http.StatusNotFound, ids, "BadRequest", segmentNotFound(r.PathValue("version")))
-		return
+	v := graph.Version(r.PathValue("version"))
+	var a answer
+	if body, ok := readBody(r); !ok {
+		a = errorAnswer(http.StatusRequestEntityTooLarge, ids, "BadRequest", "The request is larger than the 4 MiB the emulator reads.")
+	} else {
+		rel := strings.TrimPrefix(r.URL.EscapedPath(), "/"+string(v))
+		if r.URL.RawQuery != "" {
+			rel += "?" + r.URL.RawQuery
+		}
+		a = s.serve(&call{v: v, root: baseURL(r), app: appOf(r), method: r.Method, url: rel, body: body, ids: ids})
 	}
-	body, _ := io.ReadAll(io.LimitReader(r.Body, maxEnvelopeBytes))
-	rel := strings.TrimPrefix(r.URL.EscapedPath(), "/"+string(v))
-	a := s.apply(v, appOf(r), r.Method, rel, body, ids)
 	s.countItem(a.status)
-	ids.set(w.Header())
-	for k, val := range a.headers {
-		w.Header().Set(k, val)
-	}
-	w.WriteHeader(a.status)
-	_, _ = w.Write(a.body)
+	writeAnswer(w, ids, a)
 }
 
 // delay waits out the configured latency, or until the client gives up.
@@ -189,39 +196,8 @@ func (s *Server) delay(r *http.Request) error {
 	}
 }
 
-func version(r *http.Request) (graph.Version, bool) {
-	v, err := graph.ParseVersion(r.PathValue("version"))
-	return v, err == nil
-}
-
 func (s *Server) shuffle(out []graph.Response) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-}
-
-// errorAnswer is an item answer in Graph's error shape.
-func errorAnswer(status int, ids requestIDs, code, message string) answer {
-	return answer{
-		status:  status,
-		headers: map[string]string{"Content-Type": "application/json"},
-		body:    errorBody(ids.request, ids.client, code, message),
-	}
-}
-
-func errorBody(requestID, clientRequestID, code, message string) json.RawMessage {
-	inner := map[string]string{"date": time.Now().UTC().Format("2006-01-02T15:04:05"), "request-id": requestID}
-	if clientRequestID != "" {
-		inner["client-request-id"] = clientRequestID
-	}
-	b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": code, "message": message, "innerError": inner}})
-	return b
-}
-
-// writeError writes a whole-request error in Graph's shape.
-func writeError(w http.ResponseWriter, status int, ids requestIDs, code, message string) {
-	ids.set(w.Header())
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(errorBody(ids.request, ids.client, code, message))
 }

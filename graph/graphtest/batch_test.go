@@ -15,12 +15,12 @@ import (
 // client-request-id and changes nothing in the store.
 func TestBatchEnvelope(t *testing.T) {
 	t.Parallel()
-	absolute := patchItem("1", deviceStatuses, "p", "d", `{"status":"compliant"}`)
+	absolute := patchItem("1", deviceStatus("p", "d"), `{"status":"compliant"}`)
 	absolute.URL = "https://graph.microsoft.com/v1.0" + absolute.URL
-	noID := patchItem("", deviceStatuses, "p", "d", `{"status":"compliant"}`)
-	noMethod := patchItem("1", deviceStatuses, "p", "d", `{"status":"compliant"}`)
+	noID := patchItem("", deviceStatus("p", "d"), `{"status":"compliant"}`)
+	noMethod := patchItem("1", deviceStatus("p", "d"), `{"status":"compliant"}`)
 	noMethod.Method = ""
-	noURL := patchItem("1", deviceStatuses, "p", "d", `{"status":"compliant"}`)
+	noURL := patchItem("1", deviceStatus("p", "d"), `{"status":"compliant"}`)
 	noURL.URL = ""
 
 	tests := []struct {
@@ -36,10 +36,10 @@ func TestBatchEnvelope(t *testing.T) {
 		{"content type with charset", "/v1.0/$batch", "application/json; charset=utf-8", envelope(patchItems(1)...), http.StatusOK, ""},
 		{"21 requests", "/v1.0/$batch", jsonType, envelope(patchItems(21)...), http.StatusBadRequest, "Number of requests inside batch exceeds the limit."},
 		{"ids differing only in case", "/v1.0/$batch", jsonType,
-			envelope(patchItem("a", deviceStatuses, "p", "d1", `{"status":"compliant"}`), patchItem("A", deviceStatuses, "p", "d2", `{"status":"compliant"}`)),
+			envelope(patchItem("a", deviceStatus("p", "d1"), `{"status":"compliant"}`), patchItem("A", deviceStatus("p", "d2"), `{"status":"compliant"}`)),
 			http.StatusBadRequest, "Request Id A has to be unique in a batch."},
 		{"equal ids", "/v1.0/$batch", jsonType,
-			envelope(patchItem("7", deviceStatuses, "p", "d1", `{"status":"compliant"}`), patchItem("7", deviceStatuses, "p", "d2", `{"status":"compliant"}`)),
+			envelope(patchItem("7", deviceStatus("p", "d1"), `{"status":"compliant"}`), patchItem("7", deviceStatus("p", "d2"), `{"status":"compliant"}`)),
 			http.StatusBadRequest, "Request Id 7 has to be unique in a batch."},
 		{"empty requests", "/v1.0/$batch", jsonType, `{"requests":[]}`, http.StatusBadRequest, "Invalid batch payload format."},
 		{"no requests member", "/v1.0/$batch", jsonType, `{}`, http.StatusBadRequest, "Invalid batch payload format."},
@@ -48,7 +48,7 @@ func TestBatchEnvelope(t *testing.T) {
 		{"item without id", "/v1.0/$batch", jsonType, envelope(noID), http.StatusBadRequest, "Invalid batch payload format."},
 		{"item without method", "/v1.0/$batch", jsonType, envelope(noMethod), http.StatusBadRequest, "Invalid batch payload format."},
 		{"item without url", "/v1.0/$batch", jsonType, envelope(noURL), http.StatusBadRequest, "Invalid batch payload format."},
-		{"absolute item url", "/v1.0/$batch", jsonType, envelope(patchItem("0", deviceStatuses, "p", "d0", `{"status":"compliant"}`), absolute),
+		{"absolute item url", "/v1.0/$batch", jsonType, envelope(patchItem("0", deviceStatus("p", "d0"), `{"status":"compliant"}`), absolute),
 			http.StatusBadRequest, "Invalid batch payload format."},
 		{"text/plain envelope", "/v1.0/$batch", "text/plain", envelope(patchItems(1)...), http.StatusUnsupportedMediaType, "A supported MIME type could not be found"},
 		{"no content type", "/v1.0/$batch", "", envelope(patchItems(1)...), http.StatusUnsupportedMediaType, "A supported MIME type could not be found"},
@@ -104,22 +104,22 @@ func TestBatchEnvelope(t *testing.T) {
 func TestBatchItemErrors(t *testing.T) {
 	t.Parallel()
 	const body = `{"status":"compliant"}`
-	path := deviceStatuses.Path("p", "d")
-	withVersion := patchItem("1", deviceStatuses, "p", "d", body)
+	path := deviceStatus("p", "d")
+	withVersion := patchItem("1", deviceStatus("p", "d"), body)
 	withVersion.URL = "/v1.0" + path
-	withBeta := patchItem("1", deviceStatuses, "p", "d", body)
+	withBeta := patchItem("1", deviceStatus("p", "d"), body)
 	withBeta.URL = "/beta" + path
-	noHeaders := patchItem("1", deviceStatuses, "p", "d", body)
+	noHeaders := patchItem("1", deviceStatus("p", "d"), body)
 	noHeaders.Headers = nil
-	otherHeader := patchItem("1", deviceStatuses, "p", "d", body)
+	otherHeader := patchItem("1", deviceStatus("p", "d"), body)
 	otherHeader.Headers = map[string]string{"Accept": jsonType}
-	emptyType := patchItem("1", deviceStatuses, "p", "d", body)
+	emptyType := patchItem("1", deviceStatus("p", "d"), body)
 	emptyType.Headers = map[string]string{"Content-Type": ""}
-	lowerType := patchItem("1", deviceStatuses, "p", "d", body)
+	lowerType := patchItem("1", deviceStatus("p", "d"), body)
 	lowerType.Headers = map[string]string{"content-type": jsonType}
-	noSlash := patchItem("1", deviceStatuses, "p", "d", body)
+	noSlash := patchItem("1", deviceStatus("p", "d"), body)
 	noSlash.URL = path[1:]
-	lowerMethod := patchItem("1", deviceStatuses, "p", "d", body)
+	lowerMethod := patchItem("1", deviceStatus("p", "d"), body)
 	lowerMethod.Method = "patch"
 	del := graph.Request{ID: "1", Method: http.MethodDelete, URL: path}
 
@@ -157,7 +157,7 @@ func TestBatchItemErrors(t *testing.T) {
 			if r.Status != tt.status {
 				t.Fatalf("%s %s in $batch = %d, want %d; body %s", tt.req.Method, tt.req.URL, r.Status, tt.status, r.Body)
 			}
-			_, stored := emu.Entity(deviceStatuses.Name, "p", "d")
+			_, stored := emu.Entity(graph.V1, deviceStatus("p", "d"))
 			if tt.status == http.StatusOK {
 				if !stored {
 					t.Errorf("%s %s in $batch = 200 but stored nothing", tt.req.Method, tt.req.URL)
@@ -180,13 +180,13 @@ func TestBatchItemErrors(t *testing.T) {
 // client-request-id.
 func TestErrorShapeEverywhere(t *testing.T) {
 	t.Parallel()
-	path := deviceStatuses.Path("p", "d")
+	path := deviceStatus("p", "d")
 	tests := []struct {
 		method, target string
 		body           string
 	}{
 		{http.MethodGet, "/v2.0" + path, ""},
-		{http.MethodGet, "/v1.0" + path, ""}, // not stored yet
+		{http.MethodGet, "/v1.0" + deviceStatus("p", "missing-d"), ""},
 		{http.MethodGet, "/v1.0/deviceManagement/nothingHere", ""},
 		{http.MethodPatch, "/v1.0" + path, `{"status":"Compliant"}`},
 		{http.MethodDelete, "/v1.0" + path, ""},

@@ -32,9 +32,9 @@ func TestCounters(t *testing.T) {
 		}},
 		{"envelope with 2 PATCHes and a missing entity", func() {
 			postBatch(t, h, graph.V1,
-				patchItem("1", deviceStatuses, "p", "d1", `{"status":"compliant"}`),
-				patchItem("2", deviceStatuses, "p", "d2", `{"status":"compliant"}`),
-				patchItem("3", deviceStatuses, "p", "missing-d", `{"status":"compliant"}`))
+				patchItem("1", deviceStatus("p", "d1"), `{"status":"compliant"}`),
+				patchItem("2", deviceStatus("p", "d2"), `{"status":"compliant"}`),
+				patchItem("3", deviceStatus("p", "missing-d"), `{"status":"compliant"}`))
 		}, graphtest.Counters{
 			Envelopes: 1, Items: 3, Patches: 2,
 			EnvelopeStatuses: map[int]int{200: 1}, Statuses: map[int]int{200: 2, 404: 1},
@@ -53,21 +53,31 @@ func TestCounters(t *testing.T) {
 		}},
 		{"envelope with a GET and a bad PATCH", func() {
 			postBatch(t, h, graph.V1,
-				getItem("1", deviceStatuses.Path("p", "d1")),
-				patchItem("2", deviceStatuses, "p", "d1", `{"status":"Compliant"}`))
+				getItem("1", deviceStatus("p", "d1")),
+				patchItem("2", deviceStatus("p", "d1"), `{"status":"Compliant"}`))
 		}, graphtest.Counters{
-			Envelopes: 5, Items: 5, Patches: 2,
+			Envelopes: 5, Items: 5, Patches: 2, Reads: 1,
 			EnvelopeStatuses: map[int]int{200: 2, 400: 1, 415: 1, 404: 1}, Statuses: map[int]int{200: 3, 400: 1, 404: 1},
 		}},
-		{"direct GET", func() { send(t, h, http.MethodGet, "/v1.0"+deviceStatuses.Path("p", "d2"), nil, "") }, graphtest.Counters{
-			Envelopes: 5, Items: 6, Patches: 2,
+		{"direct GET", func() { send(t, h, http.MethodGet, "/v1.0"+deviceStatus("p", "d2"), nil, "") }, graphtest.Counters{
+			Envelopes: 5, Items: 6, Patches: 2, Reads: 2,
 			EnvelopeStatuses: map[int]int{200: 2, 400: 1, 415: 1, 404: 1}, Statuses: map[int]int{200: 4, 400: 1, 404: 1},
 		}},
 		{"direct PATCH", func() {
-			send(t, h, http.MethodPatch, "/v1.0"+deviceStatuses.Path("p", "d3"), map[string]string{"Content-Type": jsonType}, `{"userName":"x"}`)
+			send(t, h, http.MethodPatch, "/v1.0"+deviceStatus("p", "d3"), map[string]string{"Content-Type": jsonType}, `{"userName":"x"}`)
 		}, graphtest.Counters{
-			Envelopes: 5, Items: 7, Patches: 3,
+			Envelopes: 5, Items: 7, Patches: 3, Reads: 2,
 			EnvelopeStatuses: map[int]int{200: 2, 400: 1, 415: 1, 404: 1}, Statuses: map[int]int{200: 5, 400: 1, 404: 1},
+		}},
+		{"envelope with a list, a virtual entity, a missing one and a user PATCH", func() {
+			postBatch(t, h, graph.V1,
+				getItem("1", "/deviceManagement/deviceCompliancePolicies/p/deviceStatuses"),
+				getItem("2", "/users/never-written"),
+				getItem("3", "/users/missing-u"),
+				patchItem("4", "/users/u", `{"city":"Oslo"}`))
+		}, graphtest.Counters{
+			Envelopes: 6, Items: 11, Patches: 4, Reads: 4,
+			EnvelopeStatuses: map[int]int{200: 3, 400: 1, 415: 1, 404: 1}, Statuses: map[int]int{200: 7, 204: 1, 400: 1, 404: 2},
 		}},
 	}
 	for _, st := range steps {
@@ -81,7 +91,7 @@ func TestCounters(t *testing.T) {
 	c := emu.Counters()
 	c.Statuses[200] = 1000
 	c.EnvelopeStatuses[200] = 1000
-	if got := emu.Counters(); got.Statuses[200] != 5 || got.EnvelopeStatuses[200] != 2 {
+	if got := emu.Counters(); got.Statuses[200] != 7 || got.EnvelopeStatuses[200] != 3 {
 		t.Errorf("changing the maps of Counters() changed the emulator's counters: %+v", got)
 	}
 }
@@ -105,7 +115,7 @@ func TestConcurrentEnvelopes(t *testing.T) {
 				reqs := make([]graph.Request, graph.MaxBatchSize)
 				for i := range reqs {
 					body := fmt.Sprintf(`{"deviceModel":"worker %d","userName":"envelope %d"}`, g, n)
-					reqs[i] = patchItem(strconv.Itoa(i), deviceStatuses, "p", "d"+strconv.Itoa(i), body)
+					reqs[i] = patchItem(strconv.Itoa(i), deviceStatus("p", "d"+strconv.Itoa(i)), body)
 				}
 				w := send(t, h, http.MethodPost, "/v1.0/$batch", map[string]string{"Content-Type": jsonType}, envelope(reqs...))
 				if w.Code != http.StatusOK {
@@ -143,7 +153,7 @@ func TestConcurrentEnvelopes(t *testing.T) {
 	}
 	for _, e := range entities {
 		if e.Patches != workers*envelopes {
-			t.Errorf("entity %s/%s: Patches = %d, want %d", e.PolicyID, e.ID, e.Patches, workers*envelopes)
+			t.Errorf("entity %s: Patches = %d, want %d", e.Path, e.Patches, workers*envelopes)
 		}
 	}
 }

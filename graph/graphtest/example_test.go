@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/graphbatch/graphbatch/graph"
 	"github.com/graphbatch/graphbatch/graph/graphtest"
 )
 
@@ -40,7 +41,7 @@ func ExampleNewServer() {
 	for _, r := range answer.Responses {
 		fmt.Printf("item %s: %d\n", r.ID, r.Status)
 	}
-	e, _ := emu.Entity("device-statuses", "policy-1", "device-1")
+	e, _ := emu.Entity(graph.V1, graphtest.DeviceStatusPath("policy-1", "device-1"))
 	fmt.Println("stored status:", e.Properties["status"])
 	// Output:
 	// envelope: 200

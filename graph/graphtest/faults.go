@@ -1,17 +1,14 @@
 package graphtest
 
 import (
-	"crypto/tls"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 )
 
 // Faults are failures the emulator injects at random, to prove that a
 // client survives them. Rates are probabilities from 0 to 1.
 type Faults struct {
-	ItemRate     float64 // an item answers 500, 503 or 504 and is not applied
+	ItemRate     float64 // an item (a PATCH or a GET) answers 500, 503 or 504 and is not applied
 	EnvelopeRate float64 // a whole envelope answers 429 or 503 with a Retry-After, nothing applied
 	DropRate     float64 // the connection is dropped without an answer; half the time after applying the items
 }
@@ -76,32 +73,4 @@ func (s *Server) itemFault(ids requestIDs) (answer, bool) {
 		return a, true
 	}
 	return errorAnswer(http.StatusGatewayTimeout, ids, "GatewayTimeout", "The gateway timed out."), true
-}
-
-// Transport returns a RoundTripper that serves every request in process
-// with s's handler, whatever its URL's host: no socket is opened, so a test
-// can use it inside a testing/synctest bubble. A dropped connection is an
-// io.ErrUnexpectedEOF error.
-func (s *Server) Transport() http.RoundTripper { return handlerTransport{s} }
-
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(req *http.Request) (resp *http.Response, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v != http.ErrAbortHandler {
-				panic(v)
-			}
-			resp, err = nil, io.ErrUnexpectedEOF
-		}
-	}()
-	sreq := req.Clone(req.Context())
-	sreq.RequestURI = req.URL.RequestURI()
-	sreq.RemoteAddr = "192.0.2.1:49152"
-	if req.URL.Scheme == "https" { // as if it came over TLS, for URLs the handler builds
-		sreq.TLS = &tls.ConnectionState{HandshakeComplete: true}
-	}
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, sreq)
-	return rec.Result(), nil
 }

@@ -14,20 +14,14 @@ import (
 	"time"
 
 	"github.com/graphbatch/graphbatch/graph"
+	"github.com/graphbatch/graphbatch/graph/graphtest"
 )
 
+// The paths of the seed resources' entities.
 var (
-	deviceStatuses = mustResource("device-statuses")
-	userStatuses   = mustResource("user-statuses")
+	deviceStatus = graphtest.DeviceStatusPath
+	userStatus   = graphtest.UserStatusPath
 )
-
-func mustResource(name string) *graph.Resource {
-	r, err := graph.LookupResource(name)
-	if err != nil {
-		panic(err)
-	}
-	return r
-}
 
 const jsonType = "application/json"
 
@@ -57,12 +51,12 @@ func envelope(reqs ...graph.Request) string {
 	return string(b)
 }
 
-// patchItem is a well-formed PATCH item for the entity (policyID, id) of r.
-func patchItem(itemID string, r *graph.Resource, policyID, id, body string) graph.Request {
+// patchItem is a well-formed PATCH item for the entity at path.
+func patchItem(itemID, path, body string) graph.Request {
 	return graph.Request{
 		ID:      itemID,
 		Method:  http.MethodPatch,
-		URL:     r.Path(policyID, id),
+		URL:     path,
 		Headers: map[string]string{"Content-Type": jsonType},
 		Body:    json.RawMessage(body),
 	}
@@ -79,7 +73,7 @@ func patchItems(n int) []graph.Request {
 	reqs := make([]graph.Request, n)
 	for i := range reqs {
 		id := strconv.Itoa(i + 1)
-		reqs[i] = patchItem(id, deviceStatuses, "p", "d"+id, `{"status":"compliant"}`)
+		reqs[i] = patchItem(id, deviceStatus("p", "d"+id), `{"status":"compliant"}`)
 	}
 	return reqs
 }

@@ -1,13 +1,27 @@
 // Package graphtest is a Microsoft Graph emulator for tests and demos, in
-// the manner of net/http/httptest. It serves the part of Graph graphbatch
-// uses — POST /{v1.0|beta}/$batch, and PATCH and GET on the entity paths of
-// every graph.Resource — with Graph's validation and error shape, answers
-// in shuffled order, an in-memory store and counters readable from Go and
-// over HTTP (GET /_emulator/counters, GET /_emulator/store).
+// the manner of net/http/httptest. It serves any Graph entity from the
+// same metadata graphbatch reads (a graph.Model per API version: all of
+// v1.0 and the seed entities of beta, built in):
 //
-// By default it throttles like Intune (see IntuneLimits): a write over the
-// limit answers 429 TooManyRequests with a Retry-After inside a $batch that
-// itself answers 200. Options can also inject faults and latency.
+//   - POST /{v}/$batch, with Graph's envelope rules, answered in shuffled order;
+//   - PATCH and GET on any entity path (entity sets, singletons,
+//     navigation properties, contained or not, keys as single segments),
+//     with Graph's validation of bodies and Graph's error shape;
+//   - GET of a collection, with $filter, $select, $top and server-driven
+//     paging through @odata.nextLink;
+//   - GET /{v}/$metadata, the CSDL the model comes from;
+//   - GET /_emulator/counters and GET /_emulator/store, what it has seen.
+//
+// Entities live in an in-memory store. An entity never written exists
+// all the same, with default values, so that any sample can be sent to
+// it; keys beginning with "missing-" name entities that do not exist.
+//
+// It throttles like Graph: each service (Intune device configuration,
+// Intune devices, the directory, …) gets its documented limits (see
+// LimitsOf), and a request over a limit answers 429 TooManyRequests with
+// a Retry-After, inside a $batch that itself answers 200. Options can
+// change the limits, refuse routes as Intune does, inject faults and
+// latency, and make it a sign-in authority.
 //
 // It does not import testing, so programs can use it too: graphbatch
 // emulate serves it.
@@ -15,7 +29,7 @@ package graphtest
 
 import (
 	"crypto/x509"
-	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -28,12 +42,27 @@ import (
 )
 
 // Options configure an emulator. The zero value is a well-behaved Graph
-// with Intune's write limits.
+// with each service's documented limits.
 type Options struct {
 	// Seed makes shuffling and fault injection repeatable; 0 picks one at random.
 	Seed uint64
-	// Limits are the write limits; nil means IntuneLimits, &NoLimits none.
+	// Models are the metadata served, per API version. v1.0 and beta
+	// default to graph.BuiltinModel; other versions are served only if
+	// given here.
+	Models map[graph.Version]*graph.Model
+	// CSDL is what GET /{v}/$metadata answers, per version; by default
+	// graph.BuiltinCSDL, which describes the built-in models: set it
+	// with Models when serving other metadata.
+	CSDL map[graph.Version][]byte
+	// Limits, when set, replace every service's limits: &NoLimits turns
+	// throttling off. When nil, each service gets LimitsOf its
+	// graph.Profile.
 	Limits *Limits
+	// PageSize is the most entities a page of a list holds; 0 means
+	// DefaultPageSize. A smaller $top makes smaller pages.
+	PageSize int
+	// Refuse refuses routes as real Intune does for some tenants.
+	Refuse Refusal
 	// Faults are failures to inject; the zero value injects none.
 	Faults Faults
 	// Latency delays every $batch answer, after its items were applied, as
@@ -47,9 +76,9 @@ type Options struct {
 	// Certificate give; MSAL needs an https authority.
 	TLS bool
 	// Discard keeps no entities: PATCHes are validated, counted and
-	// answered with the properties they set, and GET finds nothing. For
-	// load tests of millions of rows, where a store would cost the
-	// emulator more than the client it measures.
+	// answered, GET answers every entity with default values and lists
+	// are empty. For load tests of millions of rows, where a store would
+	// cost the emulator more than the client it measures.
 	Discard bool
 }
 
@@ -59,52 +88,67 @@ type Server struct {
 	// with no version and no trailing slash. It is empty for New.
 	URL string
 
-	opts Options
-	http *httptest.Server
-	mux  *http.ServeMux
-	auth *authority
+	opts   Options
+	http   *httptest.Server
+	mux    *http.ServeMux
+	auth   *authority
+	models map[graph.Version]*model                 // read-only after New
+	csdl   map[graph.Version]func() ([]byte, error) // read-only after New
 
-	mu         sync.Mutex
-	rng        *rand.Rand
-	store      map[entityKey]*entity
-	throttle   *throttle
-	counters   Counters
-	properties map[schemaKey]map[string]graph.Property // read-only after New
+	mu       sync.Mutex
+	rng      *rand.Rand
+	store    *store
+	throttle *throttle
+	counters Counters
 }
 
-// New returns an emulator that is not listening; serve its Handler.
+// New returns an emulator that is not listening; serve its Handler. It
+// panics if the built-in metadata cannot be read, which only a broken
+// build can cause.
 func New(opts Options) *Server {
 	seed := opts.Seed
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	limits := IntuneLimits
-	if opts.Limits != nil {
-		limits = *opts.Limits
-	}
 	s := &Server{
-		opts:       opts,
-		rng:        rand.New(rand.NewPCG(seed, seed>>1|1)),
-		store:      make(map[entityKey]*entity),
-		throttle:   newThrottle(limits),
-		counters:   newCounters(),
-		auth:       newAuthority(opts.Authority),
-		properties: propertyTables(),
+		opts:     opts,
+		models:   models(opts.Models),
+		rng:      rand.New(rand.NewPCG(seed, seed>>1|1)),
+		store:    newStore(),
+		throttle: newThrottle(),
+		counters: newCounters(),
+		auth:     newAuthority(opts.Authority),
 	}
+	s.csdl = csdlDocs(opts, s.models)
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("POST /{version}/$batch", s.serveBatch)
-	s.mux.HandleFunc("PATCH /{version}/", s.serveEntity)
-	s.mux.HandleFunc("GET /{version}/", s.serveEntity)
+	s.mux.HandleFunc("GET /{version}/$metadata", s.serveMetadata)
+	s.mux.HandleFunc("/{version}/", s.serveDirect)
 	s.mux.HandleFunc("GET /_emulator/counters", s.serveCounters)
 	s.mux.HandleFunc("GET /_emulator/store", s.serveStore)
 	if s.auth != nil {
 		s.registerAuthority()
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		ids := newRequestIDs(r)
-		writeError(w, http.StatusNotFound, ids, "BadRequest", segmentNotFound(firstSegment(r.URL.Path)))
+		writeError(w, http.StatusNotFound, newRequestIDs(r), "BadRequest", segmentNotFound(firstSegment(r.URL.Path)))
 	})
 	return s
+}
+
+// models returns the models to serve: given, or built in.
+func models(given map[graph.Version]*graph.Model) map[graph.Version]*model {
+	out := make(map[graph.Version]*model)
+	for _, v := range graph.Versions {
+		m, err := graph.BuiltinModel(v)
+		if err != nil {
+			panic(fmt.Sprintf("graphtest: %v", err))
+		}
+		out[v] = newModel(v, m)
+	}
+	for v, m := range given {
+		out[v] = newModel(v, m)
+	}
+	return out
 }
 
 // NewServer starts an emulator listening on a free loopback port.
@@ -166,12 +210,6 @@ func (s *Server) serveCounters(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) serveStore(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.Entities())
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 func firstSegment(path string) string {

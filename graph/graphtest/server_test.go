@@ -59,9 +59,9 @@ func TestServerOverHTTP(t *testing.T) {
 
 	const clientID = "over-http-1"
 	env := envelope(
-		patchItem("1", deviceStatuses, "p", "a/b", `{"status":"compliant","platform":2}`),
-		patchItem("2", userStatuses, "p", "?u=1", `{"devicesCount":3}`),
-		patchItem("3", deviceStatuses, "p", "missing-d", `{"status":"compliant"}`),
+		patchItem("1", deviceStatus("p", "a/b"), `{"status":"compliant","platform":2}`),
+		patchItem("2", userStatus("p", "?u=1"), `{"devicesCount":3}`),
+		patchItem("3", deviceStatus("p", "missing-d"), `{"status":"compliant"}`),
 	)
 	status, header, body := do(t, c, http.MethodPost, s.URL+"/beta/$batch",
 		map[string]string{"Content-Type": jsonType, "client-request-id": clientID}, env)
@@ -84,7 +84,7 @@ func TestServerOverHTTP(t *testing.T) {
 	}
 
 	// GET of an entity path whose id holds an escaped "/".
-	url := s.URL + "/beta" + deviceStatuses.Path("p", "a/b")
+	url := s.URL + "/beta" + deviceStatus("p", "a/b")
 	status, header, body = do(t, c, http.MethodGet, url, map[string]string{"client-request-id": clientID}, "")
 	if status != http.StatusOK {
 		t.Fatalf("GET %s = %d, want %d; body %s", url, status, http.StatusOK, body)
@@ -92,23 +92,31 @@ func TestServerOverHTTP(t *testing.T) {
 	if got := header.Get("client-request-id"); got != clientID {
 		t.Errorf("GET %s: client-request-id = %q, want %q", url, got, clientID)
 	}
-	want := entityJSON(deviceStatuses, "a/b", map[string]any{"status": "compliant", "platform": json.Number("2")})
-	if got := decodeObject(t, "GET "+url, body); !reflect.DeepEqual(got, want) {
+	got := decodeObject(t, "GET "+url, body)
+	wantContext := s.URL + "/beta/$metadata#deviceManagement/deviceCompliancePolicies('p')/deviceStatuses/$entity"
+	if got["@odata.context"] != wantContext {
+		t.Errorf("GET %s: @odata.context = %v, want %s", url, got["@odata.context"], wantContext)
+	}
+	want := deviceStatusJSON(graph.Beta, "a/b", map[string]any{"status": "compliant", "platform": json.Number("2")})
+	if got := withoutContext(t, "GET "+url, got); !reflect.DeepEqual(got, want) {
 		t.Errorf("GET %s = %v, want %v", url, got, want)
 	}
 
 	// PATCH on an entity path.
-	url = s.URL + "/v1.0" + userStatuses.Path("p", "?u=1")
+	url = s.URL + "/v1.0" + userStatus("p", "?u=1")
 	status, _, body = do(t, c, http.MethodPatch, url, map[string]string{"Content-Type": jsonType}, `{"userDisplayName":"Ann"}`)
 	if status != http.StatusOK {
 		t.Fatalf("PATCH %s = %d, want %d; body %s", url, status, http.StatusOK, body)
 	}
-	if e, ok := s.Entity(userStatuses.Name, "p", "?u=1"); !ok || e.Patches != 2 || e.Properties["userDisplayName"] != "Ann" {
-		t.Errorf("Entity(%q, %q, %q) = %+v, %v; want 2 patches and userDisplayName Ann", userStatuses.Name, "p", "?u=1", e, ok)
+	if e, ok := s.Entity(graph.V1, userStatus("p", "?u=1")); !ok || e.Patches != 1 || e.Properties["userDisplayName"] != "Ann" {
+		t.Errorf("Entity(v1.0, %q) = %+v, %v; want 1 patch and userDisplayName Ann", userStatus("p", "?u=1"), e, ok)
+	}
+	if e, ok := s.Entity(graph.Beta, userStatus("p", "?u=1")); !ok || e.Patches != 1 || e.Properties["devicesCount"] != json.Number("3") {
+		t.Errorf("Entity(beta, %q) = %+v, %v; want 1 patch and devicesCount 3", userStatus("p", "?u=1"), e, ok)
 	}
 
-	// Unknown entity.
-	url = s.URL + "/v1.0" + userStatuses.Path("p", "nobody")
+	// A missing entity.
+	url = s.URL + "/v1.0" + userStatus("p", "missing-u")
 	if status, _, body = do(t, c, http.MethodGet, url, nil, ""); status != http.StatusNotFound {
 		t.Errorf("GET %s = %d, want %d; body %s", url, status, http.StatusNotFound, body)
 	}
@@ -123,7 +131,7 @@ func TestServerOverHTTP(t *testing.T) {
 		t.Fatalf("GET /_emulator/counters: decoding %s: %v", body, err)
 	}
 	wantCounters := graphtest.Counters{
-		Envelopes: 1, Items: 6, Patches: 3,
+		Envelopes: 1, Items: 6, Patches: 3, Reads: 1,
 		EnvelopeStatuses: map[int]int{200: 1}, Statuses: map[int]int{200: 4, 404: 2},
 	}
 	if !reflect.DeepEqual(counters, wantCounters) {
@@ -136,7 +144,7 @@ func TestServerOverHTTP(t *testing.T) {
 	if err := json.Unmarshal(body, &raw); err != nil {
 		t.Fatalf("GET /_emulator/counters: decoding %s: %v", body, err)
 	}
-	for _, name := range []string{"envelopes", "items", "patches", "envelopeStatuses", "statuses"} {
+	for _, name := range []string{"envelopes", "items", "reads", "patches", "envelopeStatuses", "statuses", "throttledReads"} {
 		if _, ok := raw[name]; !ok {
 			t.Errorf("GET /_emulator/counters = %s, want a member %q", body, name)
 		}
@@ -153,10 +161,12 @@ func TestServerOverHTTP(t *testing.T) {
 		t.Fatalf("GET /_emulator/store: decoding %s: %v", body, err)
 	}
 	wantStore := []graphtest.Entity{
-		{Resource: "device-statuses", PolicyID: "p", ID: "a/b", Patches: 1,
-			Properties: map[string]any{"status": "compliant", "platform": json.Number("2")}},
-		{Resource: "user-statuses", PolicyID: "p", ID: "?u=1", Patches: 2,
-			Properties: map[string]any{"devicesCount": json.Number("3"), "userDisplayName": "Ann"}},
+		{Version: graph.Beta, Path: deviceStatus("p", "a/b"), Type: "microsoft.graph.deviceComplianceDeviceStatus", Keys: []string{"p", "a/b"},
+			Patches: 1, Properties: map[string]any{"status": "compliant", "platform": json.Number("2")}},
+		{Version: graph.Beta, Path: userStatus("p", "?u=1"), Type: "microsoft.graph.deviceComplianceUserStatus", Keys: []string{"p", "?u=1"},
+			Patches: 1, Properties: map[string]any{"devicesCount": json.Number("3")}},
+		{Version: graph.V1, Path: userStatus("p", "?u=1"), Type: "microsoft.graph.deviceComplianceUserStatus", Keys: []string{"p", "?u=1"},
+			Patches: 1, Properties: map[string]any{"userDisplayName": "Ann"}},
 	}
 	if !reflect.DeepEqual(store, wantStore) {
 		t.Errorf("GET /_emulator/store = %+v, want %+v", store, wantStore)
