@@ -42,7 +42,6 @@ func (q *fifo) push(r *item) { q.rows = append(q.rows, r) }
 // pushFront puts rows before every other: rows sent before go first.
 func (q *fifo) pushFront(rows []*item) { q.rows = append(rows[:len(rows):len(rows)], q.rows...) }
 func (q *fifo) len() int               { return len(q.rows) }
-func (q *fifo) peek() *item            { return q.rows[0] }
 func (q *fifo) take(n int) []*item {
 	out := make([]*item, n)
 	copy(out, q.rows)

@@ -17,16 +17,21 @@ import (
 )
 
 var (
-	deviceSchema = graph.NewSchema(mustResource("device-statuses"), graph.V1)
+	deviceTarget = mustTarget("device-statuses", graph.V1)
 	statusCol    = slices.Index(deviceTarget.Columns(), "status")
 )
 
-func mustResource(name string) *graph.Resource {
-	r, err := graph.LookupResource(name)
+// mustTarget opens a target on the built-in metadata of v.
+func mustTarget(name string, v graph.Version) *graph.Target {
+	m, err := graph.BuiltinModel(v)
 	if err != nil {
 		panic(err)
 	}
-	return r
+	t, err := graph.OpenTarget(name, m, v)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }
 
 // row returns a valid device-status row for the v1.0 schema with keys policyID and id.

@@ -119,7 +119,7 @@ func TestOne429PausesEveryWorker(t *testing.T) {
 // runTestWith runs rows through Run with send, inside the caller's bubble.
 func runTestWith(t *testing.T, rows []csvio.Row, send Sender, cfg Config) (*memWriter, Summary, error) {
 	t.Helper()
-	if cfg.Schema == nil {
+	if cfg.Target == nil {
 		cfg.Target = deviceTarget
 	}
 	w := &memWriter{}

@@ -119,13 +119,9 @@ func checkTokensIssued(t *testing.T, emu *graphtest.Server, when string, want in
 // and fails the test unless Graph accepts the token.
 func patchWith(t *testing.T, emu *graphtest.Server, cred signin.Credential) {
 	t.Helper()
-	res, err := graph.LookupResource("device-statuses")
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := graph.NewClient(emu.Client(), emu.URL, signin.NewTokens(cred))
 	br, err := c.Batch(t.Context(), graph.V1, []graph.Request{{
-		ID: "1", Method: http.MethodPatch, URL: res.Path("policy", "device"),
+		ID: "1", Method: http.MethodPatch, URL: graphtest.DeviceStatusPath("policy", "device"),
 		Headers: map[string]string{"Content-Type": "application/json"},
 		Body:    json.RawMessage(`{"status":"compliant"}`),
 	}})
@@ -1403,6 +1399,7 @@ func TestParseTokenInfo(t *testing.T) {
 
 func TestHasPermission(t *testing.T) {
 	t.Parallel()
+	const permission = "DeviceManagementConfiguration.ReadWrite.All"
 	app := signin.TokenInfo{Roles: []string{"DeviceManagementConfiguration.ReadWrite.All"}}
 	user := signin.TokenInfo{Scopes: []string{"openid", "DeviceManagementConfiguration.ReadWrite.All"}}
 	tests := []struct {
@@ -1411,12 +1408,12 @@ func TestHasPermission(t *testing.T) {
 		perm string
 		want bool
 	}{
-		{"app role", app, graph.Permission, true},
+		{"app role", app, permission, true},
 		{"app role, other case", app, "devicemanagementconfiguration.readwrite.all", true},
-		{"delegated scope", user, graph.Permission, true},
+		{"delegated scope", user, permission, true},
 		{"delegated scope, other case", user, "DEVICEMANAGEMENTCONFIGURATION.READWRITE.ALL", true},
-		{"read-only is not enough", signin.TokenInfo{Roles: []string{"DeviceManagementConfiguration.Read.All"}}, graph.Permission, false},
-		{"no permissions", signin.TokenInfo{}, graph.Permission, false},
+		{"read-only is not enough", signin.TokenInfo{Roles: []string{"DeviceManagementConfiguration.Read.All"}}, permission, false},
+		{"no permissions", signin.TokenInfo{}, permission, false},
 		{"prefix only", app, "DeviceManagementConfiguration", false},
 	}
 	for _, tt := range tests {

@@ -242,10 +242,10 @@ func TestKillAndResume(t *testing.T) {
 	}
 	for _, e := range store {
 		if e.Properties["status"] != "compliant" {
-			t.Errorf("%s/%s: status %v, want compliant", e.PolicyID, e.ID, e.Properties["status"])
+			t.Errorf("%s: status %v, want compliant", e.Path, e.Properties["status"])
 		}
 		if e.Patches > 2 {
-			t.Errorf("%s/%s was patched %d times; at most twice (in flight at a kill, then on resume)", e.PolicyID, e.ID, e.Patches)
+			t.Errorf("%s was patched %d times; at most twice (in flight at a kill, then on resume)", e.Path, e.Patches)
 		}
 	}
 	c := counters(t, emu)
@@ -291,8 +291,8 @@ func TestSIGTERMStopsGracefully(t *testing.T) {
 		t.Fatalf("%d of %d rows applied at the stop; the test did not stop mid-run", len(store), rows)
 	}
 	for _, e := range store {
-		if !recorded[e.ID] {
-			t.Errorf("entity %s was updated but its row is not in the journal", e.ID)
+		if !recorded[e.Keys[1]] {
+			t.Errorf("entity %s was updated but its row is not in the journal", e.Path)
 		}
 	}
 	u = startUpdate(t, append(args, "--resume")...)

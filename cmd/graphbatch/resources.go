@@ -68,7 +68,7 @@ func printTarget(std streams, t *graph.Target) error {
 		fmt.Fprintf(w, "  permission: %s\n", p)
 	}
 	p := t.Profile()
-	fmt.Fprintf(w, "  default --rate %s (writes), --read-rate %s (reads): %s\n", p.Write, p.ReadLimit(), p.Source)
+	fmt.Fprintf(w, "  service: %s; default --rate %s (writes), --read-rate %s (reads)\n    from %s\n", p.Service, p.Write, p.ReadLimit(), p.Source)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\n  COLUMN\tTYPE\t#NULL")
 	for _, k := range t.Keys {

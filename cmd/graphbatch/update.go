@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,7 +15,6 @@ import (
 	"github.com/vbauerster/mpb/v8"
 
 	"github.com/graphbatch/graphbatch/batch"
-	"github.com/graphbatch/graphbatch/csvio"
 	"github.com/graphbatch/graphbatch/graph"
 	"github.com/graphbatch/graphbatch/graph/graphtest"
 	"github.com/graphbatch/graphbatch/signin"
@@ -258,23 +255,6 @@ func (o *updateOptions) showProgress(prog *progress, std streams, logs *swapWrit
 		}
 	}
 	return logLines(prog, log, o.Interval)
-}
-
-// inputSize returns the input's size when it is a regular file, for the
-// progress display; 0 when it has none (a pipe, a terminal).
-func inputSize(path string, in io.Reader, stdin io.Reader) int64 {
-	if path == "-" {
-		in = stdin
-	}
-	f, ok := in.(*os.File)
-	if !ok {
-		return 0
-	}
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return 0
-	}
-	return fi.Size()
 }
 
 // parseRows parses --rows A-B.

@@ -39,7 +39,11 @@ func readResults(t *testing.T, path string) []csvio.Result {
 	if err != nil {
 		t.Fatalf("parsing %s: %v", path, err)
 	}
-	want := csvio.ResultHeader(resultKeys)
+	var keys []string // the columns between row and outcome
+	if len(recs) > 0 && len(recs[0]) >= 10 {
+		keys = recs[0][1 : len(recs[0])-8]
+	}
+	want := csvio.ResultHeader(keys)
 	if len(recs) == 0 || strings.Join(recs[0], ",") != strings.Join(want, ",") {
 		t.Fatalf("results header = %q, want %q", recs[:min(len(recs), 1)], want)
 	}
@@ -55,12 +59,13 @@ func readResults(t *testing.T, path string) []csvio.Result {
 			}
 			return n
 		}
+		k := len(keys)
 		r := csvio.Result{
-			Row: num(rec[0]), Keys: rec[1:3], Outcome: csvio.Outcome(rec[3]), HTTPStatus: num(rec[4]),
-			ErrorCode: rec[5], ErrorMessage: rec[6], Attempts: num(rec[7]), RequestID: rec[8], ClientRequestID: rec[9],
+			Row: num(rec[0]), Keys: rec[1 : 1+k], Outcome: csvio.Outcome(rec[1+k]), HTTPStatus: num(rec[2+k]),
+			ErrorCode: rec[3+k], ErrorMessage: rec[4+k], Attempts: num(rec[5+k]), RequestID: rec[6+k], ClientRequestID: rec[7+k],
 		}
-		if rec[10] != "" {
-			if r.FinishedAt, err = time.Parse(time.RFC3339Nano, rec[10]); err != nil {
+		if rec[8+k] != "" {
+			if r.FinishedAt, err = time.Parse(time.RFC3339Nano, rec[8+k]); err != nil {
 				t.Fatalf("%s: %q: %v", path, rec, err)
 			}
 		}
@@ -155,19 +160,25 @@ func checkResults(t *testing.T, results []csvio.Result, rows []map[string]string
 
 func checkStore(t *testing.T, emu *graphtest.Server, resource, version string, rows []map[string]string) {
 	t.Helper()
-	res, _ := graph.LookupResource(resource)
-	schema := graph.NewSchema(res, graph.Version(version))
+	m, err := graph.BuiltinModel(graph.Version(version))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := graph.OpenTarget(resource, m, graph.Version(version))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := len(emu.Entities()); got != len(rows) {
 		t.Errorf("store holds %d entities, want %d", got, len(rows))
 	}
 	for i, row := range rows {
-		e, ok := emu.Entity(resource, row["policyId"], row["id"])
+		e, ok := emu.Entity(graph.Version(version), target.Path([]string{row["policyId"], row["id"]}))
 		if !ok {
 			t.Errorf("row %d: entity %s/%s not in the store", i+1, row["policyId"], row["id"])
 			continue
 		}
 		want := make(map[string]string)
-		for _, p := range schema.Properties {
+		for _, p := range target.Settable() {
 			if cell := row[p.Name]; cell != "" {
 				want[p.Name] = canonical(p, cell)
 			}
@@ -183,7 +194,7 @@ func checkStore(t *testing.T, emu *graphtest.Server, resource, version string, r
 }
 
 // canonical is the value Graph should store for a CSV cell.
-func canonical(p graph.Property, cell string) string {
+func canonical(p *graph.Prop, cell string) string {
 	for _, m := range p.Type.Members {
 		if strings.EqualFold(m, cell) {
 			return m
@@ -269,7 +280,10 @@ func TestUpdateRefusesBeforeSending(t *testing.T) {
 		args    []string
 		mention string
 	}{
-		{"unknown resource", []string{"update", "devices", "--in", good}, "unknown resource"},
+		{"unknown target", []string{"update", "device-status", "--in", good}, "unknown target \"device-status\""},
+		{"unknown template segment", []string{"update", "/user/{id}", "--in", good}, `segment 1 "user" is not an entity set or singleton; nearest: users`},
+		{"template without a key", []string{"update", "/users", "--in", good}, "must end in a key"},
+		{"a target beta lacks", []string{"update", "users", "--api-version", "beta", "--in", good}, "metadata save --api-version beta"},
 		{"no resource", []string{"update", "--in", good}, "accepts 1 arg"},
 		{"unknown flag", []string{"update", "device-statuses", "--in", good, "--bogus"}, "unknown flag"},
 		{"unknown command", []string{"updat"}, "unknown command"},
@@ -279,7 +293,7 @@ func TestUpdateRefusesBeforeSending(t *testing.T) {
 		{"batch size", []string{"update", "device-statuses", "--in", good, "--emulator", "--batch-size", "21"}, "--batch-size"},
 		{"api version", []string{"update", "device-statuses", "--in", good, "--emulator", "--api-version", "v2"}, "unknown API version"},
 		{"unknown column", []string{"update", "device-statuses", "--in", unknown, "--emulator"}, `unknown column "stauts" (did you mean status?)`},
-		{"beta-only column on v1.0", []string{"update", "device-statuses", "--in", platform, "--emulator"}, `unknown column "platform"`},
+		{"beta-only column on v1.0", []string{"update", "device-statuses", "--in", platform, "--emulator"}, `unknown column "platform": platform exists on beta only: add --api-version beta`},
 		{"no id column", []string{"update", "device-statuses", "--in", noID, "--emulator"}, "no id column"},
 		{"results exist", []string{"update", "device-statuses", "--in", good, "--out", existing, "--emulator"}, "--overwrite"},
 		{"no credentials", []string{"update", "device-statuses", "--in", good}, "no credentials found"},
@@ -379,13 +393,25 @@ func TestExitCode(t *testing.T) {
 }
 
 func TestResourcesListsColumns(t *testing.T) {
-	code, stdout, _ := runCmd(t, "resources")
-	if code != 0 {
-		t.Fatalf("exit %d", code)
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"resources"}, []string{"device-statuses", "user-statuses", "/deviceManagement/deviceCompliancePolicies/{policyId}/deviceStatuses/{id}", "users", "/users/{id}", "managed-devices", "compliance-policies"}},
+		{[]string{"resources", "device-statuses", "--api-version", "beta"}, []string{"platform", "Int32", "complianceStatus: unknown|notApplicable", "DeviceManagementConfiguration.ReadWrite.All", "100/20s", "Intune device configuration"}},
+		{[]string{"resources", "user-statuses"}, []string{"devicesCount", "policyId", "key (required)"}},
+		{[]string{"resources", "users"}, []string{"department", "usageLocation", "businessPhones", "Collection(String), as JSON", "Identity and access (directory)", "User.ReadWrite.All"}},
+		{[]string{"resources", "/deviceManagement/deviceCompliancePolicies/{id}"}, []string{"@odata.type", "passwordRequired", "[androidCompliancePolicy", "Intune device configuration"}},
 	}
-	for _, want := range []string{"device-statuses", "user-statuses", "platform", "beta", "complianceStatus", graph.Permission, "devicesCount"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("resources output lacks %q:\n%s", want, stdout)
+	for _, tt := range tests {
+		code, stdout, stderr := runCmd(t, tt.args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tt.args, code, stderr)
+		}
+		for _, want := range tt.want {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("%v output lacks %q:\n%s", tt.args, want, stdout)
+			}
 		}
 	}
 }

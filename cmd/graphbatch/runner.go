@@ -40,7 +40,7 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) (err error
 	if err != nil {
 		return err
 	}
-	r := &run{opts: opts, std: std, log: log}
+	r := &runner{opts: opts, std: std, log: log}
 	defer r.close()
 	cfg, err := r.prepare(ctx)
 	if err != nil {
@@ -69,8 +69,8 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) (err error
 	return nil
 }
 
-// run holds what one update or plan has open.
-type run struct {
+// runner holds what one update or plan has open.
+type runner struct {
 	opts      *updateOptions
 	std       streams
 	log       zerolog.Logger
@@ -83,11 +83,12 @@ type run struct {
 	send      batch.Sender
 }
 
-// prepare checks the command line, opens the files and signs in, in the
-// order that lets a problem stop the run before anything is sent: the
-// flags, the target, the input's header, the results file's lock (and
-// with --resume the whole input against it), the backup, then sign-in.
-func (r *run) prepare(ctx context.Context) (batch.Config, error) {
+// prepare checks the command line, signs in and opens the files, in the
+// order that lets a problem stop the run before anything is sent and
+// before any file is created: the flags, the target, the input's header,
+// sign-in, then the results file's lock (and with --resume the whole input
+// against it) and the backup.
+func (r *runner) prepare(ctx context.Context) (batch.Config, error) {
 	o := r.opts
 	if err := o.check(); err != nil {
 		return batch.Config{}, err
@@ -122,12 +123,6 @@ func (r *run) prepare(ctx context.Context) (batch.Config, error) {
 	if err := r.openInput(); err != nil {
 		return cfg, err
 	}
-	if cfg.History, err = r.openResults(&cfg); err != nil {
-		return cfg, err
-	}
-	if err := r.openBackup(&cfg); err != nil {
-		return cfg, err
-	}
 	send, closeSend, err := o.sender(ctx, r.std, r.log, t)
 	if err != nil {
 		return cfg, err
@@ -136,13 +131,19 @@ func (r *run) prepare(ctx context.Context) (batch.Config, error) {
 	if send != nil {
 		r.send = send
 	}
+	if cfg.History, err = r.openResults(&cfg); err != nil {
+		return cfg, err
+	}
+	if err := r.openBackup(&cfg); err != nil {
+		return cfg, err
+	}
 	r.log.Debug().Str("target", t.Template).Str("apiVersion", string(t.Version)).Str("metadata", t.Model.Source).Str("in", o.In).Str("out", o.Out).
 		Stringer("rate", rate).Stringer("readRate", readRate).Msg("starting")
 	return cfg, nil
 }
 
 // header is what the input's header must hold for the target.
-func (r *run) header() csvio.Header {
+func (r *runner) header() csvio.Header {
 	return csvio.Header{Columns: r.target.Columns(), Required: r.target.Keys, Hint: r.opts.Target.columnHint(r.target)}
 }
 
@@ -150,7 +151,7 @@ func (r *run) header() csvio.Header {
 // not a regular file (a pipe) is first copied to a temporary file: the
 // whole input is checked against the results file before anything is
 // sent, then read again, and a pipe can be read only once.
-func (r *run) openInput() error {
+func (r *runner) openInput() error {
 	in := io.NopCloser(r.std.In)
 	if r.opts.In != "-" {
 		f, err := os.Open(r.opts.In)
@@ -179,7 +180,7 @@ func (r *run) openInput() error {
 }
 
 // readHeader starts reading the input from its first line.
-func (r *run) readHeader() error {
+func (r *runner) readHeader() error {
 	rows, err := csvio.NewReader(r.input, r.header())
 	if err != nil {
 		return &usageError{fmt.Errorf("%s: %w", r.opts.In, err)}
@@ -192,7 +193,7 @@ func (r *run) readHeader() error {
 // openResults opens and locks the results file (with --plan, the plan): a
 // new one, or with --overwrite one started over, or with --resume the one
 // an earlier run wrote, whose record the whole input must match.
-func (r *run) openResults(cfg *batch.Config) (*csvio.History, error) {
+func (r *runner) openResults(cfg *batch.Config) (*csvio.History, error) {
 	o := r.opts
 	mode := csvio.New
 	switch {
@@ -259,7 +260,7 @@ func (discard) Flush() error              { return nil }
 // recorded before anything is sent (CONTRACT §10): a row it finished must
 // have the keys it recorded. Then the input is read again from its start
 // (openInput made it a file that can be).
-func (r *run) checkResume(h *csvio.History) error {
+func (r *runner) checkResume(h *csvio.History) error {
 	if err := batch.CheckHistory(r.rows, len(r.target.Keys), h); err != nil {
 		return err
 	}
@@ -275,7 +276,7 @@ func (r *run) checkResume(h *csvio.History) error {
 
 // openBackup opens --backup: a new file, or with --resume the one the
 // run started, noting what it already holds.
-func (r *run) openBackup(cfg *batch.Config) error {
+func (r *runner) openBackup(cfg *batch.Config) error {
 	o := r.opts
 	if o.Backup == "" {
 		return nil
@@ -309,7 +310,7 @@ func (r *run) openBackup(cfg *batch.Config) error {
 }
 
 // close closes what the run opened, last opened first, once.
-func (r *run) close() error {
+func (r *runner) close() error {
 	var err error
 	for i := len(r.closers) - 1; i >= 0; i-- {
 		if cerr := r.closers[i](); cerr != nil && err == nil {
