@@ -28,7 +28,7 @@ func (s *scheduler) logProblem(r *item, res *csvio.Result) {
 	}
 	where := fmt.Sprintf("row %d (line %d)", res.Row, r.line)
 	if res.Outcome == csvio.Invalid {
-		s.cfg.Log.Warn().Int("row", res.Row).Int("line", r.line).Msgf("%s, %s", where, res.ErrorMessage)
+		s.cfg.Log.Warn().Int("row", res.Row).Int("line", r.line).Msgf("row %d, %s", res.Row, res.ErrorMessage) // the message names the line
 		return
 	}
 	s.cfg.Log.Warn().Int("row", res.Row).Int("line", r.line).Int("httpStatus", res.HTTPStatus).Str("errorCode", res.ErrorCode).

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -108,7 +109,7 @@ func newItem(rec csvio.Row, rowErr *csvio.RowError, cfg *Config, patches *graph.
 		copy(keys, rec.Fields)
 	}
 	if rowErr != nil {
-		return &item{num: rowErr.Row, line: rowErr.Line, keys: keys, done: invalid(rowErr.Row, keys, rowErr.Err)}, nil
+		return &item{num: rowErr.Row, line: rowErr.Line, keys: keys, done: invalid(rowErr.Row, rowErr.Line, keys, rowErr.Err)}, nil
 	}
 	if h := cfg.History; h != nil {
 		if !h.Match(rec.Num, keys) {
@@ -123,7 +124,7 @@ func newItem(rec csvio.Row, rowErr *csvio.RowError, cfg *Config, patches *graph.
 	patch, err := patches.NewPatch(rec.Fields)
 	switch {
 	case err != nil:
-		r.done = invalid(rec.Num, keys, err)
+		r.done = invalid(rec.Num, rec.Line, keys, err)
 	case cfg.DryRun:
 		r.done = &csvio.Result{Row: rec.Num, Keys: keys, Outcome: csvio.Valid, FinishedAt: time.Now()}
 	default:
@@ -132,9 +133,16 @@ func newItem(rec csvio.Row, rowErr *csvio.RowError, cfg *Config, patches *graph.
 	return r, nil
 }
 
-// invalid is the outcome of a row that is not sent.
-func invalid(num int, keys []string, err error) *csvio.Result {
-	return &csvio.Result{Row: num, Keys: keys, Outcome: csvio.Invalid, ErrorMessage: err.Error(), FinishedAt: time.Now()}
+// invalid is the outcome of a row that is not sent. Its message starts
+// with the line of the file the row starts on, for finding it in a
+// spreadsheet, where row numbers and line numbers part at the first
+// multi-line cell.
+func invalid(num, line int, keys []string, err error) *csvio.Result {
+	msg := err.Error()
+	if line > 0 {
+		msg = fmt.Sprintf("line %d: %s", line, msg)
+	}
+	return &csvio.Result{Row: num, Keys: keys, Outcome: csvio.Invalid, ErrorMessage: msg, FinishedAt: time.Now()}
 }
 
 // CheckHistory reads every row of src and checks it against h, what an

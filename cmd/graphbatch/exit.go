@@ -8,7 +8,7 @@ import (
 	"github.com/graphbatch/graphbatch/batch"
 )
 
-// Exit codes, as CONTRACT §2 and update --help document them.
+// Exit codes, as the README and update --help document them.
 const (
 	exitOK          = 0   // every row updated (or valid, in a dry run)
 	exitFatal       = 1   // the run could not go on

@@ -20,6 +20,8 @@ type progressView struct {
 	Total         int64   // data rows in the input, 0 while unknown
 	Done          int64   // rows with an outcome, earlier runs' included
 	Updated       int64   // earlier runs' included
+	Unchanged     int64   // read first and already as wanted
+	Reads         int64   // entities read (GET items sent)
 	Failed        int64   //
 	Invalid       int64   //
 	Valid         int64   //
@@ -38,9 +40,12 @@ func (v progressView) line() string {
 	} else {
 		fmt.Fprintf(&b, "%d rows", v.Done)
 	}
-	if v.DryRun {
+	switch {
+	case v.DryRun:
 		fmt.Fprintf(&b, " · %d valid, %d invalid", v.Valid, v.Invalid)
-	} else {
+	case v.Reads > 0:
+		fmt.Fprintf(&b, " · %d updated, %d unchanged, %d failed, %d invalid · %d read", v.Updated, v.Unchanged, v.Failed, v.Invalid, v.Reads)
+	default:
 		fmt.Fprintf(&b, " · %d updated, %d failed, %d invalid", v.Updated, v.Failed, v.Invalid)
 	}
 	fmt.Fprintf(&b, " · %.1f rows/s", v.RowsPerSecond)
@@ -62,6 +67,9 @@ func (v progressView) log(log zerolog.Logger) {
 	e := log.Info().Int64("done", v.Done).Int64("updated", v.Updated).Int64("failed", v.Failed).Int64("invalid", v.Invalid)
 	if v.DryRun {
 		e = e.Int64("valid", v.Valid)
+	}
+	if v.Reads > 0 {
+		e = e.Int64("unchanged", v.Unchanged).Int64("reads", v.Reads)
 	}
 	if v.Total > 0 {
 		e = e.Int64("total", v.Total).Float64("percent", float64(int(1000*float64(v.Done)/float64(v.Total)))/10)
@@ -136,14 +144,16 @@ func (p *progress) estimateTotal(s batch.Summary) int64 {
 func (p *progress) sample(now time.Time) progressView {
 	s := p.stats.Snapshot()
 	v := progressView{
-		Total:   p.total.Load(),
-		Done:    s.Done() + s.Skipped,
-		Updated: s.Updated + s.Skipped,
-		Failed:  s.Failed,
-		Invalid: s.Invalid,
-		Valid:   s.Valid,
-		Elapsed: now.Sub(p.start),
-		DryRun:  p.dryRun,
+		Total:     p.total.Load(),
+		Done:      s.Done() + s.Skipped,
+		Updated:   s.Updated + s.Skipped,
+		Unchanged: s.Unchanged,
+		Reads:     s.Reads,
+		Failed:    s.Failed,
+		Invalid:   s.Invalid,
+		Valid:     s.Valid,
+		Elapsed:   now.Sub(p.start),
+		DryRun:    p.dryRun,
 	}
 	if v.Total == 0 {
 		v.Total = p.estimateTotal(s)
