@@ -976,15 +976,7 @@ func TestReadSingleColumn(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, err := csvio.NewReader(strings.NewReader(tt.input), h)
-			if err != nil {
-				t.Fatalf("NewReader(%q) error: %v", tt.input, err)
-			}
-			got, err := readAll(r)
-			if err != nil {
-				t.Fatalf("Read(%q) error: %v", tt.input, err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, readString(t, tt.input, h)); diff != "" {
 				t.Errorf("Read(%q) mismatch (-want +got):\n%s", tt.input, diff)
 			}
 		})
@@ -1104,15 +1096,7 @@ func TestReadCellsAsGiven(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, err := csvio.NewReader(strings.NewReader(tt.input), testHeader)
-			if err != nil {
-				t.Fatalf("NewReader(%q) error: %v", tt.input, err)
-			}
-			got, err := readAll(r)
-			if err != nil {
-				t.Fatalf("Read(%q) error: %v", tt.input, err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, readString(t, tt.input, testHeader)); diff != "" {
 				t.Errorf("Read(%q) mismatch (-want +got):\n%s", tt.input, diff)
 			}
 		})
@@ -1172,19 +1156,26 @@ func TestReadSkipsEmptyRecords(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, err := csvio.NewReader(strings.NewReader(tt.input), testHeader)
-			if err != nil {
-				t.Fatalf("NewReader(%q) error: %v", tt.input, err)
-			}
-			got, err := readAll(r)
-			if err != nil {
-				t.Fatalf("Read(%q) error: %v", tt.input, err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, readString(t, tt.input, testHeader)); diff != "" {
 				t.Errorf("Read(%q) mismatch (-want +got):\n%s", tt.input, diff)
 			}
 		})
 	}
+}
+
+// readString reads every row of input with header h, failing t on an
+// error other than a *RowError.
+func readString(t *testing.T, input string, h csvio.Header) []csvio.Row {
+	t.Helper()
+	r, err := csvio.NewReader(strings.NewReader(input), h)
+	if err != nil {
+		t.Fatalf("NewReader(%q) error: %v", input, err)
+	}
+	got, err := readAll(r)
+	if err != nil {
+		t.Fatalf("Read(%q) error: %v", input, err)
+	}
+	return got
 }
 
 // readEvent is one Read's answer, for tests that follow a whole file.

@@ -82,43 +82,25 @@ func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchRe
 	if err != nil {
 		return nil, fmt.Errorf("encoding $batch request: %w", err)
 	}
-	crid := uuid.NewString()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.root+"/"+string(v)+"/$batch", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("client-request-id", crid)
-	gen, err := c.authorize(ctx, req)
-	if err != nil {
+	a, err := c.do(ctx, req)
+	if a == nil {
 		return nil, err
 	}
-	result := &BatchResult{ClientRequestID: crid, TokenGen: gen}
-	resp, err := c.httpClient.Do(req)
-	if err != nil {
+	result := &BatchResult{ClientRequestID: a.crid, TokenGen: a.gen, RequestID: a.requestID}
+	switch {
+	case err != nil:
 		return result, err
+	case a.status >= 200 && a.status < 300 && a.status != http.StatusOK:
+		return result, fmt.Errorf("%w: status %d instead of 200", ErrMalformed, a.status)
+	case a.status != http.StatusOK:
+		return result, a.err()
 	}
-	defer resp.Body.Close()
-	answer, err := readAnswer(resp)
-	if err != nil {
-		return result, fmt.Errorf("reading $batch answer: %w", err)
-	}
-	result.RequestID = cut(Clean(resp.Header.Get("request-id")), maxCodeText)
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		return result, redirectError(resp, result, crid)
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.StatusCode != http.StatusOK {
-		return result, fmt.Errorf("%w: status %d instead of 200", ErrMalformed, resp.StatusCode)
-	}
-	if resp.StatusCode != http.StatusOK {
-		e := ParseError(resp.StatusCode, answer)
-		e.RequestID = cmp.Or(result.RequestID, e.RequestID)
-		e.ClientRequestID = crid
-		e.RetryAfter = resp.Header.Get("Retry-After")
-		return result, e
-	}
-	br, err := DecodeBatchResponse(answer)
+	br, err := DecodeBatchResponse(a.body)
 	if err != nil {
 		return result, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -126,20 +108,62 @@ func (c *Client) Batch(ctx context.Context, v Version, reqs []Request) (*BatchRe
 	return result, nil
 }
 
-// redirectError is the failure of an envelope Graph answered with a
-// redirect: Graph does not redirect $batch, so whatever did is not Graph.
-func redirectError(resp *http.Response, result *BatchResult, crid string) *Error {
-	where := cut(Clean(resp.Header.Get("Location")), maxBodyText)
-	if where == "" {
-		where = "nowhere"
+// reply is what Graph answered one request, read whole.
+type reply struct {
+	status    int
+	header    http.Header
+	body      []byte
+	crid      string // the client-request-id the request was sent with
+	requestID string // Graph's request-id, cleaned
+	gen       uint64 // the generation of the token sent
+}
+
+// do sends req with a fresh client-request-id and the token, and reads
+// the answer. The reply is nil if nothing was sent; else it names the
+// client-request-id, even when the answer was lost (err).
+func (c *Client) do(ctx context.Context, req *http.Request) (*reply, error) {
+	a := &reply{crid: uuid.NewString()}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("client-request-id", a.crid)
+	var err error
+	if a.gen, err = c.authorize(ctx, req); err != nil {
+		return nil, err
 	}
-	return &Error{
-		Status:          resp.StatusCode,
-		Code:            "Redirect",
-		Message:         fmt.Sprintf("the answer redirects to %s; graphbatch never follows a redirect with a token (check --graph-endpoint and proxies)", where),
-		RequestID:       result.RequestID,
-		ClientRequestID: crid,
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		return a, err
 	}
+	defer resp.Body.Close()
+	if a.body, err = readAnswer(resp); err != nil {
+		return a, fmt.Errorf("reading the answer: %w", err)
+	}
+	a.status, a.header = resp.StatusCode, resp.Header
+	a.requestID = cut(Clean(resp.Header.Get("request-id")), maxCodeText)
+	return a, nil
+}
+
+// err is Graph's error for an answer with an error status, or the
+// failure of one that redirects: Graph does not redirect, so whatever did
+// is not Graph, and is not followed.
+func (a *reply) err() *Error {
+	if a.status >= 300 && a.status < 400 {
+		where := cut(Clean(a.header.Get("Location")), maxBodyText)
+		if where == "" {
+			where = "nowhere"
+		}
+		return &Error{
+			Status:          a.status,
+			Code:            "Redirect",
+			Message:         fmt.Sprintf("the answer redirects to %s; graphbatch never follows a redirect with a token (check --graph-endpoint and proxies)", where),
+			RequestID:       a.requestID,
+			ClientRequestID: a.crid,
+		}
+	}
+	e := ParseError(a.status, a.body)
+	e.RequestID = cmp.Or(a.requestID, e.RequestID)
+	e.ClientRequestID = a.crid
+	e.RetryAfter = a.header.Get("Retry-After")
+	return e
 }
 
 // readAnswer reads a response body of up to maxAnswerBytes, in one
@@ -240,29 +264,15 @@ func (c *Client) List(ctx context.Context, v Version, url string) (*Page, error)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("client-request-id", uuid.NewString())
-	if _, err := c.authorize(ctx, req); err != nil {
-		return nil, err
-	}
-	resp, err := c.httpClient.Do(req)
+	a, err := c.do(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	answer, err := readAnswer(resp)
-	if err != nil {
-		return nil, fmt.Errorf("reading the page: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		e := ParseError(resp.StatusCode, answer)
-		e.RequestID = cmp.Or(cut(Clean(resp.Header.Get("request-id")), maxCodeText), e.RequestID)
-		e.ClientRequestID = req.Header.Get("client-request-id")
-		e.RetryAfter = resp.Header.Get("Retry-After")
-		return nil, e
+	if a.status != http.StatusOK {
+		return nil, a.err()
 	}
 	var p Page
-	if err := json.Unmarshal(answer, &p); err != nil {
+	if err := json.Unmarshal(a.body, &p); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return &p, nil

@@ -116,8 +116,9 @@ func objectType(t *DataType, o map[string]any) *DataType {
 	return t
 }
 
-// member returns o's member name, matched without regard to case.
-func member(o map[string]any, name string) any {
+// member returns o's member name, matched without regard to case, or
+// the zero value.
+func member[V any](o map[string]V, name string) V {
 	if v, ok := o[name]; ok {
 		return v
 	}
@@ -126,7 +127,8 @@ func member(o map[string]any, name string) any {
 			return v
 		}
 	}
-	return nil
+	var zero V
+	return zero
 }
 
 func equalEnum(t *DataType, a, b any) bool {
@@ -310,7 +312,7 @@ func Diff(p Patch, current []byte) ([]Change, error) {
 	}
 	var changes []Change
 	if p.Type != "" {
-		now := lookupRaw(holds, "@odata.type")
+		now := member(holds, "@odata.type")
 		var name string
 		_ = json.Unmarshal(now, &name)
 		if !strings.EqualFold(strings.TrimPrefix(name, "#"), strings.TrimPrefix(p.Type, "#")) {
@@ -318,7 +320,7 @@ func Diff(p Patch, current []byte) ([]Change, error) {
 		}
 	}
 	for _, s := range p.Sets {
-		now := lookupRaw(holds, s.Prop.Name)
+		now := member(holds, s.Prop.Name)
 		if !s.Prop.Equal(now, s.Value) {
 			changes = append(changes, Change{Column: s.Prop.Name, Prop: s.Prop, Current: now, Desired: s.Value})
 		}
@@ -326,18 +328,6 @@ func Diff(p Patch, current []byte) ([]Change, error) {
 	return changes, nil
 }
 
-// lookupRaw returns o's member name, matched without regard to case.
-func lookupRaw(o map[string]json.RawMessage, name string) json.RawMessage {
-	if v, ok := o[name]; ok {
-		return v
-	}
-	for k, v := range o {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return nil
-}
 
 // Cell writes c's current or desired value as a cell of update's input
 // format (see Prop.Cell).
