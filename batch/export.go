@@ -48,7 +48,7 @@ func (c *ExportConfig) Header() []string {
 // Export lists the target's collection, following @odata.nextLink, and
 // writes a row in update's input format for each entity: its keys, its
 // type, and the selected properties, with the null token for nulls and
-// JSON for complex and collection values (CONTRACT §8). It streams: each
+// JSON for complex and collection values (README, "Safe runs"). It streams: each
 // page is written before the next is read. ctx stops it.
 func Export(ctx context.Context, list Lister, dst TableWriter, cfg ExportConfig) error {
 	if cfg.NullToken == "" {

@@ -11,7 +11,7 @@ import (
 	"github.com/graphbatch/graphbatch/graph"
 )
 
-// This file is reading before writing (CONTRACT §8): what the scheduler
+// This file is reading before writing (README, "Safe runs"): what the scheduler
 // does with a row Graph has read, the backup written before a row is, and
 // the plan of what a run would change.
 

@@ -38,8 +38,8 @@ type Config struct {
 	MaxAttempts int           // sends of a row answered 5xx or lost before it is failed (429s and 401s do not count); default DefaultMaxAttempts
 	MaxWait     time.Duration // longest wait one Retry-After may impose; default DefaultMaxWait
 	// MaxFailures stops the run when that many rows in a row, with no
-	// success between them, fail with the same permanent error (CONTRACT
-	// §9); 0 never stops.
+	// success between them, fail with the same permanent error (a route or
+	// a permission the tenant refuses); 0 never stops.
 	MaxFailures int
 	Limit       int      // process only the first Limit data rows (of Rows, if set); 0 means all
 	Rows        RowRange // process only these data rows; the zero value means all

@@ -188,7 +188,7 @@ func allOK(reqs []graph.Request) *graph.BatchResult {
 }
 
 // TestRedirectFailsTheEnvelopeAtOnce: a 3xx is not Graph; its rows fail
-// without being sent again (CONTRACT §10).
+// without being sent again (README, "Files and servers").
 func TestRedirectFailsTheEnvelopeAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		redirect := &graph.Error{Status: 307, Code: "Redirect", Message: "the answer redirects to http://elsewhere/"}

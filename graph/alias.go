@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Alias is a short name for a path template (CONTRACT §7): the two seed
+// Alias is a short name for a path template (README, "Targets"): the two seed
 // resources graphbatch started with, and the targets admins use most.
 type Alias struct {
 	Name     string

@@ -39,7 +39,7 @@ type Client struct {
 //
 // The client never follows a redirect: a 3xx answer is returned as an
 // *Error naming its Location, so that no token or body leaves for another
-// host than root's (CONTRACT §10).
+// host than root's (README, "Files and servers").
 func NewClient(httpClient *http.Client, root string, tokens TokenSource) *Client {
 	hc := http.Client{}
 	if httpClient != nil {

@@ -12,7 +12,7 @@ import (
 )
 
 // This file compares the values a row wants with those Graph holds, by
-// type (CONTRACT §8), and writes Graph's values back as CSV cells.
+// type (README, "Safe runs"), and writes Graph's values back as CSV cells.
 
 // EmptyToken is the cell that sets a String property to the empty string:
 // an empty cell leaves a property alone, so a backup or an export of an
@@ -345,7 +345,7 @@ func (c Change) Cell(raw json.RawMessage, null string) string {
 // RouteRefused reports whether Graph's error for a read says the route
 // itself cannot be read, rather than that the entity does not exist:
 // Intune answers 400 "No method match route template" (or 405) for GETs on
-// some of its per-device status routes (CONTRACT §8).
+// some of its per-device status routes (README, "Safe runs").
 func RouteRefused(e *Error) bool {
 	switch {
 	case e.Code == "No method match route template",

@@ -15,7 +15,7 @@ import (
 )
 
 // This file turns CSV cells into JSON values of a property's EDM type
-// (CONTRACT §7), and checks JSON values against a type, for JSON cells
+// (README, "Targets"), and checks JSON values against a type, for JSON cells
 // and for the emulator's PATCH bodies alike.
 
 // Settable reports whether a PATCH can set p from a CSV cell: its type is

@@ -69,7 +69,7 @@ func ParseError(status int, body []byte) *Error {
 }
 
 // Limits on text taken from Graph's answers: a message is cut to what a
-// person reads (CONTRACT §10), a code or an id to what Graph ever sends, and
+// person reads (README, "Files and servers"), a code or an id to what Graph ever sends, and
 // a body that is not Graph's error shape to its start.
 const (
 	MaxMessage  = 2000

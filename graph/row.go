@@ -12,7 +12,7 @@ import (
 )
 
 // TypeColumn is the column that selects a derived type for a row; its
-// value is sent as the body's @odata.type (CONTRACT §7).
+// value is sent as the body's @odata.type (README, "Targets").
 const TypeColumn = "@odata.type"
 
 // DefaultNullToken is the cell that sends JSON null (--null-token).

@@ -18,7 +18,7 @@ type namedFile struct {
 }
 
 // distinctFiles refuses a command line that names one file twice among the
-// input and the files a run writes (CONTRACT §10): a results file or
+// input and the files a run writes (README, "Files and servers"): a results file or
 // summary written over the input destroys it. Files are compared as files,
 // not as names: a symbolic or hard link to the input is the input. stdin
 // is what --in - reads.

@@ -25,7 +25,7 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) (err error
 	}
 	defer func() {
 		// Whatever the exit, so that a failed start never leaves an
-		// earlier run's summary in place (CONTRACT §10).
+		// earlier run's summary in place (README, "Files and servers").
 		if werr := opts.writeSummary(sum, start, err); werr != nil && err == nil {
 			err = werr
 		}
@@ -230,7 +230,7 @@ func (r *runner) openResults(cfg *batch.Config) (*csvio.History, error) {
 
 // fileUsage makes the errors of opening an output file that a person must
 // fix on the command line usage errors; another run holding it stays a
-// fatal one (exit 1), as CONTRACT §10 says.
+// fatal one (exit 1), as the README's "Files and servers" says.
 func fileUsage(err error) error {
 	switch {
 	case errors.Is(err, csvio.ErrNotResults):
@@ -244,7 +244,7 @@ func fileUsage(err error) error {
 }
 
 // planHeader is the header of a plan: row, the key columns, property,
-// current, desired (CONTRACT §8).
+// current, desired (README, "Safe runs").
 func planHeader(t *graph.Target) []string {
 	h := append([]string{"row"}, t.Keys...)
 	return append(h, "property", "current", "desired")
@@ -257,7 +257,7 @@ func (discard) Write(*csvio.Result) error { return nil }
 func (discard) Flush() error              { return nil }
 
 // checkResume reads the whole input against what the results file
-// recorded before anything is sent (CONTRACT §10): a row it finished must
+// recorded before anything is sent (README, "Files and servers"): a row it finished must
 // have the keys it recorded. Then the input is read again from its start
 // (openInput made it a file that can be).
 func (r *runner) checkResume(h *csvio.History) error {

@@ -78,7 +78,7 @@ func hostile(h http.Handler, data []byte) error {
 }
 
 // TestHostileInput checks that large, deep and malformed requests get
-// answers in Graph's shape (CONTRACT §10).
+// answers in Graph's shape (README, "Files and servers").
 func TestHostileInput(t *testing.T) {
 	t.Parallel()
 	emu := graphtest.New(graphtest.Options{Limits: &graphtest.NoLimits})
