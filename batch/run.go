@@ -1,7 +1,9 @@
 // Package batch runs graphbatch's engine: it reads rows, validates them,
-// packs the valid ones into $batch envelopes, sends them through a pool of
-// stateless workers paced to Graph's limits, sends again what Graph asks
-// to have sent again, and records exactly one outcome per row.
+// packs the valid ones into $batch envelopes (reading each row's entity
+// first when asked, to skip what is unchanged, back up what changes, or
+// plan), sends them through a pool of stateless workers paced to Graph's
+// limits, sends again what Graph asks to have sent again, and records
+// exactly one outcome per row. Export lists a collection into a CSV.
 //
 // One goroutine, the scheduler, owns every row from the moment it is read
 // until its outcome is recorded: the rows waiting behind another row for
