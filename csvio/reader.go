@@ -1,5 +1,7 @@
-// Package csvio streams the input CSV row by row and writes the results
-// journal. It knows nothing of Graph: the columns it accepts are given to it.
+// Package csvio streams the input CSV row by row, and writes the results
+// journal and the other CSV files of a run (Table: backups, plans, exports),
+// each locked against other runs while open. It knows nothing of Graph: the
+// columns it accepts, and the key columns that name a row, are given to it.
 package csvio
 
 import (
