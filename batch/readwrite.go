@@ -56,6 +56,9 @@ func (s *scheduler) readRefused(r *item, ge *graph.Error, a *answer) {
 	if graph.RouteRefused(ge) && s.cfg.Backup == nil && s.cfg.Plan == nil {
 		if !s.readsOff {
 			s.readsOff = true
+			for _, q := range s.ready[reads].take(s.ready[reads].len()) {
+				s.makeReady(q, a.at) // now a write
+			}
 			s.cfg.Log.Warn().Int("httpStatus", ge.Status).Str("errorCode", ge.Code).Str("target", s.cfg.Target.Template).
 				Msgf("Graph does not read this target (%d %s: %s): rows are written without being read, so none can be skipped as unchanged", ge.Status, ge.Code, ge.Message)
 		}
