@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures graphbatch at scale: for each N it generates a CSV of N rows,
 # then runs `update --dry-run` and `update` against `graphbatch emulate`
-# in another process (no write limits, no store), each REPEAT times under
+# in another process, over TLS as Graph is reached (no write limits, no
+# store), each REPEAT times under
 # /usr/bin/time -v, and prints the medians as a Markdown table:
 # wall time, rows/s, graphbatch's own CPU (user+sys) per row, peak RSS.
 #
@@ -22,17 +23,18 @@ trap 'kill "${emu_pid:-}" 2>/dev/null || true; rm -rf "$dir"' EXIT
 go build -o "$dir/graphbatch" ./cmd/graphbatch
 go build -o "$dir/generate" ./samples/generate
 port=$((20000 + RANDOM % 20000))
-"$dir/graphbatch" emulate --listen "127.0.0.1:$port" --write-limit 0 --tenant-write-limit 0 --discard --log-level warn >/dev/null &
+"$dir/graphbatch" emulate --listen "127.0.0.1:$port" --tls --cert-out "$dir/ca.pem" \
+	--write-limit 0 --tenant-write-limit 0 --request-limit 0 --discard --log-level warn >/dev/null &
 emu_pid=$!
 for _ in $(seq 100); do # until it answers, at most 10 s
-	curl -sf "http://127.0.0.1:$port/_emulator/counters" >/dev/null && break
+	[ -s "$dir/ca.pem" ] && curl -sf --cacert "$dir/ca.pem" "https://127.0.0.1:$port/_emulator/counters" >/dev/null && break
 	sleep 0.1
 done
 
 # measure MODE N: runs one update and prints "wall cpu rss_kb".
 measure() {
 	local mode=$1 n=$2 args=()
-	[ "$mode" = dry-run ] && args=(--dry-run) || args=(--graph-endpoint "http://127.0.0.1:$port" --auth none --rate 10000000/s)
+	[ "$mode" = dry-run ] && args=(--dry-run) || args=(--graph-endpoint "https://127.0.0.1:$port" --ca-cert "$dir/ca.pem" --auth none --rate 10000000/s)
 	local start end
 	start=$(date +%s.%N)
 	/usr/bin/time -v -o "$dir/time.txt" "$dir/graphbatch" update device-statuses --in "$dir/$n.csv" \
