@@ -90,6 +90,7 @@ func TestSummaryReflectsTheLastRun(t *testing.T) {
 	dir := t.TempDir()
 	in := copySample(t, dir, "fix.csv")
 	summary := filepath.Join(dir, "summary.json")
+	same := filepath.Join(dir, "same.csv")
 	status := func() (string, int) {
 		t.Helper()
 		var s struct {
@@ -116,6 +117,8 @@ func TestSummaryReflectsTheLastRun(t *testing.T) {
 		{"completed again", []string{"--emulator", "--overwrite"}, "completed", exitOK},
 		{"a flag cobra refuses", []string{"--emulator", "--overwrite", "--concurrency", "many"}, "usage", exitUsage},
 		{"completed once more", []string{"--emulator", "--overwrite"}, "completed", exitOK},
+		{"completed before a clash", []string{"--emulator", "--overwrite"}, "completed", exitOK},
+		{"--backup is --out", []string{"--emulator", "--overwrite", "--out", same, "--backup", same}, "usage", exitUsage},
 		{"a failed sign-in", []string{"--overwrite", "--auth", "secret", "--tenant-id", "t", "--client-id", "c", "--authority-host", "https://127.0.0.1:1"}, "fatal", exitFatal},
 	}
 	for _, tt := range tests {
