@@ -294,8 +294,9 @@ func TestSameFileTwiceInAProcess(t *testing.T) {
 
 // TestSecondRunOnTheSameResults: two runs on one --out once both wrote it,
 // interleaving lines, or the second truncated the first's (issue #10.3).
-// While run A writes, run B — with --resume, --overwrite or neither —
-// must exit 1 at once naming the file, send nothing and change nothing.
+// While run A (started with --resume, on no file yet) writes, run B —
+// with --resume, --overwrite or neither — must exit 1 at once naming the
+// file, send nothing and change nothing.
 func TestSecondRunOnTheSameResults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs processes in real time")
@@ -305,7 +306,7 @@ func TestSecondRunOnTheSameResults(t *testing.T) {
 	in, _ := rowsFile(t, dir, "rows.csv", rows)
 	out := filepath.Join(dir, "results.csv")
 	emu := startEmulator(t, "--write-limit", "100", "--tenant-write-limit", "0", "--window", "1s")
-	a := startUpdate(t, "--in", in, "--out", out, "--graph-endpoint", emu, "--auth", "none", "--rate", "100/1s")
+	a := startUpdate(t, "--in", in, "--out", out, "--resume", "--graph-endpoint", emu, "--auth", "none", "--rate", "100/1s")
 	t.Cleanup(func() { _ = a.cmd.Process.Kill() }) // if the test ends before it does
 	waitFor(t, emu, "run A to be under way", func(c graphtest.Counters) bool { return c.Patches >= 20 })
 	for _, mode := range []string{"--resume", "--overwrite", ""} {
