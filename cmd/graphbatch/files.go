@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -43,16 +44,33 @@ func distinctFiles(stdin io.Reader, files ...namedFile) error {
 			s.info, s.path, err = identify(f.path)
 		}
 		if err != nil {
-			return usagef("%s %s: %v", f.flag, f.path, err)
+			return &usageError{&fileError{flags: []string{f.flag}, err: fmt.Errorf("%s %s: %w", f.flag, f.path, err)}}
 		}
 		for _, o := range all {
 			if (s.info != nil && o.info != nil && os.SameFile(s.info, o.info)) || (s.path != "" && s.path == o.path) {
-				return usagef("%s and %s name the same file (%s): each must be a file of its own, or the run would write over %s", o.flag, f.flag, f.path, o.flag)
+				return &usageError{&fileError{flags: []string{o.flag, f.flag}, err: fmt.Errorf(
+					"%s and %s name the same file (%s): each must be a file of its own, or the run would write over %s", o.flag, f.flag, f.path, o.flag)}}
 			}
 		}
 		all = append(all, s)
 	}
 	return nil
+}
+
+// fileError is distinctFiles' refusal: two flags name one file, or the
+// file a flag names could not be looked at.
+type fileError struct {
+	flags []string // the flags concerned
+	err   error
+}
+
+func (e *fileError) Error() string { return e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
+
+// concerns reports whether err is a fileError about the file flag names.
+func concerns(err error, flag string) bool {
+	var fe *fileError
+	return errors.As(err, &fe) && slices.Contains(fe.flags, flag)
 }
 
 // identify returns what the file at path is: its FileInfo (following

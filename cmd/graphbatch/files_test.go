@@ -90,6 +90,7 @@ func TestSummaryReflectsTheLastRun(t *testing.T) {
 	dir := t.TempDir()
 	in := copySample(t, dir, "fix.csv")
 	summary := filepath.Join(dir, "summary.json")
+	same := filepath.Join(dir, "same.csv")
 	status := func() (string, int) {
 		t.Helper()
 		var s struct {
@@ -116,6 +117,8 @@ func TestSummaryReflectsTheLastRun(t *testing.T) {
 		{"completed again", []string{"--emulator", "--overwrite"}, "completed", exitOK},
 		{"a flag cobra refuses", []string{"--emulator", "--overwrite", "--concurrency", "many"}, "usage", exitUsage},
 		{"completed once more", []string{"--emulator", "--overwrite"}, "completed", exitOK},
+		{"completed before a clash", []string{"--emulator", "--overwrite"}, "completed", exitOK},
+		{"--backup is --out", []string{"--emulator", "--overwrite", "--out", same, "--backup", same}, "usage", exitUsage},
 		{"a failed sign-in", []string{"--overwrite", "--auth", "secret", "--tenant-id", "t", "--client-id", "c", "--authority-host", "https://127.0.0.1:1"}, "fatal", exitFatal},
 	}
 	for _, tt := range tests {
@@ -179,5 +182,25 @@ func TestLogLevels(t *testing.T) {
 		if code != want {
 			t.Errorf("--log-level %s: exit %d, want %d; stderr:\n%s", level, code, want, stderr)
 		}
+	}
+}
+
+func TestTerminalSafe(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain name.csv", "plain name.csv"},
+		{"two\nlines\tand tab", "two\nlines\tand tab"},
+		{"no\x1b[31m.csv", `no\x1b[31m.csv`},
+		{"bell\x07 del\x7f c1\u009b", `bell\x07 del\x7f c1\x9b`},
+	}
+	for _, tt := range tests {
+		if got := terminalSafe(tt.in); got != tt.want {
+			t.Errorf("terminalSafe(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// A file name that would drive the terminal is shown escaped in the
+	// error that names it.
+	code, _, stderr := runCmd(t, "update", "device-statuses", "--in", "no\x1b]0;owned\x07.csv", "--dry-run")
+	if code != exitUsage || strings.ContainsAny(stderr, "\x1b\x07") || !strings.Contains(stderr, `no\x1b]0;owned\x07.csv`) {
+		t.Errorf("exit %d, stderr %q: want exit 2 naming the file escaped", code, stderr)
 	}
 }

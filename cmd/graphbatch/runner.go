@@ -20,16 +20,23 @@ import (
 func runUpdate(ctx context.Context, opts *updateOptions, std streams) (err error) {
 	start := time.Now()
 	var sum batch.Summary
-	if err := opts.checkFiles(std); err != nil {
-		return err // the summary might be the input: write nothing
-	}
+	writeSummary := true
 	defer func() {
 		// Whatever the exit, so that a failed start never leaves an
 		// earlier run's summary in place (README, "Files and servers").
+		if !writeSummary {
+			return
+		}
 		if werr := opts.writeSummary(sum, start, err); werr != nil && err == nil {
 			err = werr
 		}
 	}()
+	if err := opts.checkFiles(std); err != nil {
+		// A summary that is the input, or another file of the run, is
+		// not written; an earlier one elsewhere is replaced.
+		writeSummary = !concerns(err, "--summary")
+		return err
+	}
 	stopProfiles, err := startProfiles(opts.CPUProfile, opts.MemProfile)
 	if err != nil {
 		return err
