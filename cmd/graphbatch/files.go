@@ -128,3 +128,25 @@ func shellWord(s string) string {
 func shellSafe(r rune) bool {
 	return r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_@%+=:,./-", r))
 }
+
+// terminalSafe shows control characters in s escaped (ESC as \x1b), but
+// for line ends and TABs: messages name files and cells as the user gave
+// them, and no name may drive the terminal it is printed on.
+func terminalSafe(s string) string {
+	if strings.IndexFunc(s, unsafeForTerminal) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafeForTerminal(r) {
+			fmt.Fprintf(&b, `\x%02x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unsafeForTerminal(r rune) bool {
+	return unicode.IsControl(r) && r != '\n' && r != '\t'
+}

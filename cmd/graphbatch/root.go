@@ -38,7 +38,7 @@ func run(ctx context.Context, args []string, std streams) int {
 		writeRefusedSummary(args, std, err)
 	}
 	if code != exitRowsFailed && code != exitInterrupted { // those runs told their story already
-		fmt.Fprintf(std.Err, "graphbatch: %v\n", err)
+		fmt.Fprintf(std.Err, "graphbatch: %s\n", terminalSafe(err.Error()))
 	}
 	if errors.As(err, new(*usageError)) && cmd != nil {
 		fmt.Fprintf(std.Err, "usage: %s\nRun '%s --help' for more.\n", cmd.UseLine(), cmd.CommandPath())

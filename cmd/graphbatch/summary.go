@@ -159,7 +159,7 @@ func (s runSummary) print(w io.Writer) {
 			fmt.Fprintf(&b, "%s failed and %d invalid: the errorMessage column says why. Fix them and run again with --resume to send only the rows not yet updated.\n", plural(r.Failed, "row"), r.Invalid)
 		}
 	}
-	_, _ = io.WriteString(w, b.String())
+	_, _ = io.WriteString(w, terminalSafe(b.String()))
 }
 
 // leftover says what a stopped run left for --resume.
