@@ -278,3 +278,106 @@ ios-1,#microsoft.graph.windows10CompliancePolicy,,,,,true,,
 		path + "win-3": {win[1:], map[string]any{"displayName": "Renamed again"}},
 	})
 }
+
+// TestResumeUsers resumes a run on /users/{id}, whose results file has one
+// key column: a run stopped by a crash in the middle of a line, with rows
+// failed for keys that do not exist, is corrected and resumed. Only the
+// rows not done are sent, the header stays as it was, and a done row whose
+// key changed makes the resume refuse the file.
+func TestResumeUsers(t *testing.T) {
+	t.Parallel()
+	emu := graphtest.NewServer(graphtest.Options{})
+	defer emu.Close()
+	dir := t.TempDir()
+	rows := `id,department,usageLocation
+AdeleV@contoso.com,Finance,NL
+missing-AlexW@contoso.com,Sales,US
+DiegoS@contoso.com,Marketing,DE
+GradyA@contoso.com,Engineering,GB
+missing-IsaiahL@contoso.com,Support,BE
+JoniS@contoso.com,Legal,FR
+`
+	in := writeFile(t, dir, "hr.csv", rows)
+	out := filepath.Join(dir, "hr.results.csv")
+	// One PATCH at a time, so that the results file is in row order.
+	serial := []string{"users", "--in", in, "--batch-size", "1", "--concurrency", "1"}
+	if code, stderr := updateAgainst(t, emu, serial...); code != exitRowsFailed {
+		t.Fatalf("first run: exit %d, want %d; stderr:\n%s", code, exitRowsFailed, stderr)
+	}
+	// A crash after row 3's line, in the middle of row 4's.
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	if len(lines) != 8 || !strings.HasPrefix(lines[4], "4,GradyA@contoso.com,updated,") {
+		t.Fatalf("first run's results are not in row order:\n%s", data)
+	}
+	if err := os.WriteFile(out, []byte(strings.Join(lines[:4], "")+lines[4][:20]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := emu.Counters().Patches
+
+	// The failed rows' keys corrected: rows 2 and 5 have their keys changed.
+	writeFile(t, dir, "hr.csv", strings.ReplaceAll(rows, "missing-", ""))
+	code, stderr := updateAgainst(t, emu, append(serial, "--resume")...)
+	if code != exitOK {
+		t.Fatalf("resume: exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	if sent := emu.Counters().Patches - before; sent != 4 {
+		t.Errorf("resume sent %d PATCHes, want 4 (rows 2, 4, 5, 6)", sent)
+	}
+	// Rows 4 and 6 were written by the first run, but their lines never
+	// reached the results file: like Graph, the emulator sees them twice.
+	for id, want := range map[string]int{"AdeleV": 1, "AlexW": 1, "DiegoS": 1, "GradyA": 2, "IsaiahL": 1, "JoniS": 2} {
+		if e, ok := emu.Entity(graph.V1, "/users/"+id+"@contoso.com"); !ok || e.Patches != want {
+			t.Errorf("%s: in the store %v after %d PATCHes, want %d", id, ok, e.Patches, want)
+		}
+	}
+	data, err = os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(data), "row,") != 1 || !strings.HasPrefix(string(data), resultsHeader+"\n") {
+		t.Errorf("results file does not start with its one header line:\n%s", data)
+	}
+	last := make(map[int]csvio.Result)
+	for _, r := range readResults(t, out) {
+		last[r.Row] = r
+	}
+	for n := 1; n <= 6; n++ {
+		if last[n].Outcome != csvio.Updated {
+			t.Errorf("row %d: last outcome %s, want updated", n, last[n].Outcome)
+		}
+	}
+	if !strings.Contains(stderr, "6 updated (2 in earlier runs)") {
+		t.Errorf("summary does not count the earlier run:\n%s", stderr)
+	}
+
+	// A done row's key changed: the results file is not this input's.
+	writeFile(t, dir, "hr.csv", strings.ReplaceAll(strings.ReplaceAll(rows, "missing-", ""), "DiegoS@", "DiegoX@"))
+	before, recorded := emu.Counters().Patches, readFileString(t, out)
+	code, stderr = updateAgainst(t, emu, append(serial, "--resume")...)
+	if code != exitUsage || !strings.Contains(stderr, `row 3 (keys ["DiegoX@contoso.com"]) was recorded with other keys`) {
+		t.Errorf("resume with a done row's key changed: exit %d, want %d naming row 3; stderr:\n%s", code, exitUsage, stderr)
+	}
+	if emu.Counters().Patches != before || readFileString(t, out) != recorded {
+		t.Errorf("a refused resume sent rows or changed the results file")
+	}
+
+	// The results of a seed resource (keys policyId,id) are not a users run's.
+	seed := writeFile(t, dir, "seed.results.csv", "row,policyId,id,outcome,httpStatus,errorCode,errorMessage,attempts,requestId,clientRequestId,finishedAt\n")
+	code, stderr = updateAgainst(t, emu, "users", "--in", in, "--out", seed, "--resume")
+	if code != exitUsage || !strings.Contains(stderr, "the first line is not "+resultsHeader) {
+		t.Errorf("resume from a device-statuses results file: exit %d, want %d; stderr:\n%s", code, exitUsage, stderr)
+	}
+}
+
+func readFileString(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
