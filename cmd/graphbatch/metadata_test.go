@@ -33,6 +33,9 @@ func TestMetadataSaveThenLoad(t *testing.T) {
 	if got := readFileString(t, file); got != string(want) {
 		t.Errorf("saved %d bytes, not the %d bytes the emulator serves", len(got), len(want))
 	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("saved file: %v, %v; want mode -rw-r--r-- like graphbatch's other files", fi.Mode(), err)
+	}
 	code, stdout, stderr = runCmd(t, "resources", "device-statuses", "--api-version", "beta", "--metadata", file)
 	if code != exitOK {
 		t.Fatalf("resources --metadata: exit %d; stderr:\n%s", code, stderr)
@@ -115,7 +118,7 @@ func TestMetadataSaveFailsCleanly(t *testing.T) {
 		}), exitFatal, "serviceNotAvailable"},
 		{"not metadata", serve(func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = w.Write([]byte("<html><body>Sign in to the guest network</body></html>"))
-		}), exitFatal, "not usable"},
+		}), exitFatal, "the answer is not usable metadata: csdl: not a CSDL document"},
 		{"cut off", serve(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Length", "100000")
 			_, _ = w.Write(csdl[:len(csdl)/2])
@@ -130,6 +133,11 @@ func TestMetadataSaveFailsCleanly(t *testing.T) {
 			code, _, stderr := runCmd(t, "metadata", "save", "--api-version", "beta", "--out", file, "--graph-endpoint", tt.endpoint)
 			if code != tt.code || !strings.Contains(stderr, tt.mention) {
 				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tt.code, tt.mention)
+			}
+			// The message names the URL once, and never the temporary
+			// file, which is gone.
+			if strings.Count(stderr, "$metadata") > 1 || strings.Contains(stderr, ".graphbatch-metadata-") {
+				t.Errorf("message repeats the URL or names the temporary file: %q", stderr)
 			}
 			if got := readFileString(t, file); got != "the file saved last week" {
 				t.Errorf("--out changed by a failed save: %.80q", got)
