@@ -381,3 +381,46 @@ func readFileString(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// TestResourcesListsEachDerivedTypesColumn checks the columns that only
+// derived types have: each names every type that has it, with that type's
+// own declaration, since two types may give one name different types.
+func TestResourcesListsEachDerivedTypesColumn(t *testing.T) {
+	code, stdout, stderr := runCmd(t, "resources", "compliance-policies")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	lines := func(col string) []string {
+		var found []string
+		for _, l := range strings.Split(stdout, "\n") {
+			if f := strings.Fields(l); len(f) > 0 && f[0] == col {
+				found = append(found, l)
+			}
+		}
+		return found
+	}
+	tests := []struct {
+		col  string
+		want []string // what the column's lines say, one line each
+	}{
+		{"osMinimumVersion", []string{"String [androidCompliancePolicy, androidWorkProfileCompliancePolicy, iosCompliancePolicy, macOSCompliancePolicy, windows10CompliancePolicy, windows10MobileCompliancePolicy, windows81CompliancePolicy, windowsPhone81CompliancePolicy]"}},
+		{"passwordRequiredType", []string{
+			"androidRequiredPasswordType: deviceDefault|alphabetic|alphanumeric|alphanumericWithSymbols|lowSecurityBiometric|numeric|numericComplex|any [androidCompliancePolicy, androidWorkProfileCompliancePolicy]",
+			"requiredPasswordType: deviceDefault|alphanumeric|numeric [macOSCompliancePolicy, windows10CompliancePolicy, windows10MobileCompliancePolicy, windows81CompliancePolicy, windowsPhone81CompliancePolicy]",
+		}},
+		{"bitLockerEnabled", []string{"Boolean [windows10CompliancePolicy, windows10MobileCompliancePolicy]"}},
+		{"displayName", []string{"String  "}}, // the base type's: no list
+	}
+	for _, tt := range tests {
+		got := lines(tt.col)
+		if len(got) != len(tt.want) {
+			t.Errorf("%s: %d lines, want %d:\n%s", tt.col, len(got), len(tt.want), strings.Join(got, "\n"))
+			continue
+		}
+		for i, want := range tt.want {
+			if !strings.Contains(got[i], want) {
+				t.Errorf("%s: line %q lacks %q", tt.col, got[i], want)
+			}
+		}
+	}
+}
