@@ -145,6 +145,13 @@ type Row struct {
 	names  []string // the property columns, after the keys (and the type column)
 	typed  bool     // the columns include TypeColumn: the target's type has derived types
 	lookup map[*DataType]map[string]*Prop
+	cols   map[*DataType][]column // per row type, one per name
+}
+
+// column is what a property column sets on rows of one type.
+type column struct {
+	prop   *Prop  // nil if the type has no settable property of the column's name
+	member []byte // the start of the body's member for it: "name":
 }
 
 // NewRow returns a Row for rows whose fields follow t.Columns(). null is
@@ -158,7 +165,7 @@ func (t *Target) NewRow(null string) *Row {
 	if typed {
 		cols = cols[1:]
 	}
-	return &Row{t: t, null: null, names: cols, typed: typed, lookup: make(map[*DataType]map[string]*Prop)}
+	return &Row{t: t, null: null, names: cols, typed: typed, lookup: make(map[*DataType]map[string]*Prop), cols: make(map[*DataType][]column)}
 }
 
 // NewPatch validates one row and turns it into a Patch. fields holds one
@@ -199,38 +206,61 @@ func (r *Row) body(cells []string) (Patch, error) {
 		}
 		cells = cells[1:]
 	}
-	var b bytes.Buffer
+	cols := r.columns(typ)
+	n, size := 0, len(`{"@odata.type":""}`)+len(typeName)
+	for i, cell := range cells {
+		if cell != "" {
+			n++
+			size += len(cols[i].member) + len(cell) + 3 // a comma, and quotes
+		}
+	}
+	if n == 0 {
+		return Patch{}, ErrNoProperty
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size))
 	b.WriteByte('{')
 	if typeName != "" {
 		b.WriteString(`"@odata.type":`)
 		b.Write(mustMarshal(typeName))
 	}
-	var sets []Set
+	sets := make([]Set, 0, n)
 	for i, cell := range cells {
 		if cell == "" {
 			continue
 		}
-		p := r.prop(typ, r.names[i])
-		if p == nil {
+		c := cols[i]
+		if c.prop == nil {
 			return Patch{}, &ValueError{Column: r.names[i], Err: r.missing(typ, r.names[i])}
 		}
-		value, err := r.value(p, cell)
+		value, err := r.value(c.prop, cell)
 		if err != nil {
-			return Patch{}, &ValueError{Column: p.Name, Value: cell, Err: err}
+			return Patch{}, &ValueError{Column: c.prop.Name, Value: cell, Err: err}
 		}
 		if b.Len() > 1 {
 			b.WriteByte(',')
 		}
-		b.Write(mustMarshal(p.Name))
-		b.WriteByte(':')
+		b.Write(c.member)
 		b.Write(value)
-		sets = append(sets, Set{Prop: p, Value: value})
-	}
-	if len(sets) == 0 {
-		return Patch{}, ErrNoProperty
+		sets = append(sets, Set{Prop: c.prop, Value: value})
 	}
 	b.WriteByte('}')
 	return Patch{Body: b.Bytes(), Type: typeName, Sets: sets}, nil
+}
+
+// columns returns what each property column sets on rows of type typ,
+// worked out on the first row of that type.
+func (r *Row) columns(typ *DataType) []column {
+	cols := r.cols[typ]
+	if cols == nil {
+		cols = make([]column, len(r.names))
+		for i, name := range r.names {
+			if p := r.prop(typ, name); p != nil {
+				cols[i] = column{prop: p, member: append(mustMarshal(p.Name), ':')}
+			}
+		}
+		r.cols[typ] = cols
+	}
+	return cols
 }
 
 // value returns the JSON value of a non-empty cell for p.
