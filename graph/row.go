@@ -172,17 +172,35 @@ func (t *Target) NewRow(null string) *Row {
 // cell per column of t.Columns(), "" for "leave alone". The error is a
 // *ValueError naming the first bad column, or ErrNoProperty.
 func (r *Row) NewPatch(fields []string) (Patch, error) {
+	return r.patch(fields, true)
+}
+
+// Check validates one row as NewPatch does, with the same errors, but
+// builds nothing: what a dry run needs.
+func (r *Row) Check(fields []string) error {
+	_, err := r.patch(fields, false)
+	return err
+}
+
+// patch validates a row and, if build is set, turns it into a Patch.
+func (r *Row) patch(fields []string, build bool) (Patch, error) {
 	t := r.t
 	keys := fields[:len(t.Keys)]
-	trimmed := make([]string, len(keys))
+	var trimmed []string
+	if build {
+		trimmed = make([]string, len(keys))
+	}
 	for i, k := range keys {
-		trimmed[i] = strings.TrimSpace(k) // spreadsheets pad cells; ids never start or end with a space
-		if err := CheckKey(trimmed[i]); err != nil {
+		key := strings.TrimSpace(k) // spreadsheets pad cells; ids never start or end with a space
+		if err := CheckKey(key); err != nil {
 			return Patch{}, &ValueError{Column: t.Keys[i], Value: k, Err: err}
 		}
+		if build {
+			trimmed[i] = key
+		}
 	}
-	p, err := r.body(fields[len(t.Keys):])
-	if err != nil {
+	p, err := r.body(fields[len(t.Keys):], build)
+	if err != nil || !build {
 		return Patch{}, err
 	}
 	p.URL = t.Path(trimmed)
@@ -191,11 +209,13 @@ func (r *Row) NewPatch(fields []string) (Patch, error) {
 
 // Body returns the JSON PATCH body for the cells after the keys.
 func (r *Row) Body(cells []string) ([]byte, error) {
-	p, err := r.body(cells)
+	p, err := r.body(cells, true)
 	return p.Body, err
 }
 
-func (r *Row) body(cells []string) (Patch, error) {
+// body validates the cells after the keys and, if build is set, returns
+// the Patch they make, without its URL.
+func (r *Row) body(cells []string, build bool) (Patch, error) {
 	typ, typeName := r.t.Type, ""
 	if r.typed {
 		if cell := strings.TrimSpace(cells[0]); cell != "" {
@@ -216,6 +236,21 @@ func (r *Row) body(cells []string) (Patch, error) {
 	}
 	if n == 0 {
 		return Patch{}, ErrNoProperty
+	}
+	if !build {
+		for i, cell := range cells {
+			if cell == "" {
+				continue
+			}
+			c := cols[i]
+			if c.prop == nil {
+				return Patch{}, &ValueError{Column: r.names[i], Err: r.missing(typ, r.names[i])}
+			}
+			if err := r.check(c.prop, cell); err != nil {
+				return Patch{}, &ValueError{Column: c.prop.Name, Value: cell, Err: err}
+			}
+		}
+		return Patch{}, nil
 	}
 	b := bytes.NewBuffer(make([]byte, 0, size))
 	b.WriteByte('{')
@@ -265,16 +300,35 @@ func (r *Row) columns(typ *DataType) []column {
 
 // value returns the JSON value of a non-empty cell for p.
 func (r *Row) value(p *Prop, cell string) (json.RawMessage, error) {
-	if cell == r.null {
-		if !p.Nullable {
-			return nil, fmt.Errorf("is %s, but %s cannot be null", r.null, p.Name)
-		}
-		return json.RawMessage("null"), nil
-	}
-	if cell == EmptyToken && p.Type == EdmString && !p.Collection {
-		return json.RawMessage(`""`), nil
+	switch v, err := r.token(p, cell); {
+	case err != nil || v != nil:
+		return v, err
 	}
 	return p.Encode(cell)
+}
+
+// check is value without the value: it says only why a cell is wrong.
+func (r *Row) check(p *Prop, cell string) error {
+	switch v, err := r.token(p, cell); {
+	case err != nil || v != nil:
+		return err
+	}
+	_, err := p.parse(cell)
+	return err
+}
+
+// token returns the value of a cell that holds the null token, or
+// EmptyToken for a string; nil for any other cell.
+func (r *Row) token(p *Prop, cell string) (json.RawMessage, error) {
+	switch {
+	case cell == r.null && !p.Nullable:
+		return nil, fmt.Errorf("is %s, but %s cannot be null", r.null, p.Name)
+	case cell == r.null:
+		return json.RawMessage("null"), nil
+	case cell == EmptyToken && p.Type == EdmString && !p.Collection:
+		return json.RawMessage(`""`), nil
+	}
+	return nil, nil
 }
 
 // prop returns typ's settable property name, or nil.

@@ -5,7 +5,8 @@ import "testing"
 // BenchmarkNewPatch measures validating one row and building its PATCH,
 // which a dry run does for every row: a users row with the ten typed
 // columns of an HR export (batch's BenchmarkReadValidate/users has the
-// same), and a device status with seven.
+// same), and a device status with seven; then Check, which a dry run
+// calls instead.
 func BenchmarkNewPatch(b *testing.B) {
 	tests := []struct {
 		target string
@@ -30,6 +31,17 @@ func BenchmarkNewPatch(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := row.NewPatch(cells); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+		b.Run(tt.target+"/check", func(b *testing.B) { // as a dry run does
+			target := mustTarget(b, tt.target, V1)
+			row, cells := target.NewRow(""), fields(b, target, tt.cells)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := row.Check(cells); err != nil {
 					b.Fatal(err)
 				}
 			}
