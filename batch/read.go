@@ -120,16 +120,21 @@ func newItem(rec csvio.Row, rowErr *csvio.RowError, cfg *Config, patches *graph.
 			return nil, nil
 		}
 	}
-	r := &item{num: rec.Num, line: rec.Line, keys: keys, key: strings.ToLower(strings.Join(keys, "\x00"))}
-	patch, err := patches.NewPatch(rec.Fields)
-	switch {
-	case err != nil:
-		r.done = invalid(rec.Num, rec.Line, keys, err)
-	case cfg.DryRun:
-		r.done = &csvio.Result{Row: rec.Num, Keys: keys, Outcome: csvio.Valid, FinishedAt: time.Now()}
-	default:
-		r.patch = patch
+	r := &item{num: rec.Num, line: rec.Line, keys: keys}
+	if cfg.DryRun { // validated as for sending, but nothing built
+		if err := patches.Check(rec.Fields); err != nil {
+			r.done = invalid(rec.Num, rec.Line, keys, err)
+		} else {
+			r.done = &csvio.Result{Row: rec.Num, Keys: keys, Outcome: csvio.Valid, FinishedAt: time.Now()}
+		}
+		return r, nil
 	}
+	patch, err := patches.NewPatch(rec.Fields)
+	if err != nil {
+		r.done = invalid(rec.Num, rec.Line, keys, err)
+		return r, nil
+	}
+	r.patch, r.key = patch, strings.ToLower(strings.Join(keys, "\x00"))
 	return r, nil
 }
 

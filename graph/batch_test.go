@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -129,4 +130,30 @@ func TestDecodeRefusesDeepNesting(t *testing.T) {
 	if _, err := DecodeBatchRequest(append([]byte(`{"requests":`), deep...)); err == nil {
 		t.Error("DecodeBatchRequest(deep) = nil error, want one")
 	}
+}
+
+// FuzzMarshalScalar checks Marshal's shortcut for strings and bools
+// against encoding/json without HTML escaping, byte for byte.
+func FuzzMarshalScalar(f *testing.F) {
+	for _, s := range []string{"", "plain", "<a href='x'>&amp;</a>", `"quoted"`, `C:\Users\adele`, "tab\there", "\x00\x1f\x7f", "é🙂 Zoë Ångström",
+		"\u2028\u2029", "\xff invalid", "\xe2\x80", "\ufffd"} {
+		f.Add(s)
+	}
+	encode := func(v any) string {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			f.Fatal(err)
+		}
+		return strings.TrimSuffix(b.String(), "\n")
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, v := range []any{s, len(s)%2 == 0} {
+			got, err := Marshal(v)
+			if want := encode(v); err != nil || string(got) != want {
+				t.Errorf("Marshal(%#v) = %s, %v; want %s as encoding/json writes it", v, got, err, want)
+			}
+		}
+	})
 }

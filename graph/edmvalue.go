@@ -44,30 +44,27 @@ func (p *Prop) JSONCell() bool {
 // empty ("leave alone") nor the null token. The error says, in words a
 // person can act on, why the cell is not a value of p's type.
 func (p *Prop) Encode(cell string) (json.RawMessage, error) {
-	if !utf8.ValidString(cell) {
-		return nil, errors.New("is not valid UTF-8 (save the file as CSV UTF-8)")
-	}
-	if p.JSONCell() {
-		return encodeJSONCell(p, cell)
-	}
-	v, err := parseScalar(p.Type, cell)
+	v, err := p.parse(cell)
 	if err != nil {
 		return nil, err
 	}
 	return Marshal(v)
 }
 
-// encodeJSONCell checks a cell holding JSON against p and returns it with
-// enum members in Graph's spelling.
-func encodeJSONCell(p *Prop, cell string) (json.RawMessage, error) {
+// parse returns the value of a cell of p, as Encode takes it, ready to be
+// marshalled: for a JSON cell, with enum members in Graph's spelling.
+func (p *Prop) parse(cell string) (any, error) {
+	if !utf8.ValidString(cell) {
+		return nil, errors.New("is not valid UTF-8 (save the file as CSV UTF-8)")
+	}
+	if !p.JSONCell() {
+		return parseScalar(p.Type, cell)
+	}
 	v, err := decodeJSON([]byte(cell))
 	if err != nil {
 		return nil, fmt.Errorf("is not JSON (%v); write %s", err, jsonExample(p))
 	}
-	if v, err = checkValue(p.Type, p.Collection, p.Nullable, v); err != nil {
-		return nil, err
-	}
-	return Marshal(v)
+	return checkValue(p.Type, p.Collection, p.Nullable, v)
 }
 
 // CheckJSON checks a JSON value against p: its type, member by member for

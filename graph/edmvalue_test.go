@@ -2,6 +2,7 @@ package graph
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -141,10 +142,19 @@ func TestRowNewPatch(t *testing.T) {
 		{policies, map[string]string{"id": "p1", "passwordRequired": "true"}, "", "it belongs to androidCompliancePolicy"},
 		{policies, map[string]string{"id": "p1", "@odata.type": "#microsoft.graph.user", "description": "x"}, "", "is not deviceCompliancePolicy or a type derived from it"},
 		{policies, map[string]string{"id": "p1", "displayName": "#null"}, "", "displayName cannot be null"},
+		{users, map[string]string{"id": "a", "businessPhones": `[ "+31 20 555 0100" ]`, "employeeOrgData": `{"Division":"EMEA"}`},
+			`{"businessPhones":["+31 20 555 0100"],"employeeOrgData":{"division":"EMEA"}}`, "/users/a"},
+		{users, map[string]string{"id": "a", "employeeOrgData": `{"region":"EMEA"}`}, "", `has member "region", which employeeOrgData does not have`},
+		{users, map[string]string{"id": "a", "businessPhones": `+31 20 555 0100`}, "", `is not JSON`},
 	}
 	for _, tt := range tests {
 		row := tt.target.NewRow("")
-		p, err := row.NewPatch(fields(t, tt.target, tt.cells))
+		cells := fields(t, tt.target, tt.cells)
+		p, err := row.NewPatch(cells)
+		// A dry run's Check: the same verdict and message, nothing built.
+		if cerr := row.Check(cells); fmt.Sprint(cerr) != fmt.Sprint(err) {
+			t.Errorf("%v: Check = %v, NewPatch = %v; want the same", tt.cells, cerr, err)
+		}
 		if tt.body == "" {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("%v = %s, %v; want an error containing %q", tt.cells, p.Body, err, tt.want)

@@ -145,6 +145,13 @@ type Row struct {
 	names  []string // the property columns, after the keys (and the type column)
 	typed  bool     // the columns include TypeColumn: the target's type has derived types
 	lookup map[*DataType]map[string]*Prop
+	cols   map[*DataType][]column // per row type, one per name
+}
+
+// column is what a property column sets on rows of one type.
+type column struct {
+	prop   *Prop  // nil if the type has no settable property of the column's name
+	member []byte // the start of the body's member for it: "name":
 }
 
 // NewRow returns a Row for rows whose fields follow t.Columns(). null is
@@ -158,24 +165,42 @@ func (t *Target) NewRow(null string) *Row {
 	if typed {
 		cols = cols[1:]
 	}
-	return &Row{t: t, null: null, names: cols, typed: typed, lookup: make(map[*DataType]map[string]*Prop)}
+	return &Row{t: t, null: null, names: cols, typed: typed, lookup: make(map[*DataType]map[string]*Prop), cols: make(map[*DataType][]column)}
 }
 
 // NewPatch validates one row and turns it into a Patch. fields holds one
 // cell per column of t.Columns(), "" for "leave alone". The error is a
 // *ValueError naming the first bad column, or ErrNoProperty.
 func (r *Row) NewPatch(fields []string) (Patch, error) {
+	return r.patch(fields, true)
+}
+
+// Check validates one row as NewPatch does, with the same errors, but
+// builds nothing: what a dry run needs.
+func (r *Row) Check(fields []string) error {
+	_, err := r.patch(fields, false)
+	return err
+}
+
+// patch validates a row and, if build is set, turns it into a Patch.
+func (r *Row) patch(fields []string, build bool) (Patch, error) {
 	t := r.t
 	keys := fields[:len(t.Keys)]
-	trimmed := make([]string, len(keys))
+	var trimmed []string
+	if build {
+		trimmed = make([]string, len(keys))
+	}
 	for i, k := range keys {
-		trimmed[i] = strings.TrimSpace(k) // spreadsheets pad cells; ids never start or end with a space
-		if err := CheckKey(trimmed[i]); err != nil {
+		key := strings.TrimSpace(k) // spreadsheets pad cells; ids never start or end with a space
+		if err := CheckKey(key); err != nil {
 			return Patch{}, &ValueError{Column: t.Keys[i], Value: k, Err: err}
 		}
+		if build {
+			trimmed[i] = key
+		}
 	}
-	p, err := r.body(fields[len(t.Keys):])
-	if err != nil {
+	p, err := r.body(fields[len(t.Keys):], build)
+	if err != nil || !build {
 		return Patch{}, err
 	}
 	p.URL = t.Path(trimmed)
@@ -184,11 +209,13 @@ func (r *Row) NewPatch(fields []string) (Patch, error) {
 
 // Body returns the JSON PATCH body for the cells after the keys.
 func (r *Row) Body(cells []string) ([]byte, error) {
-	p, err := r.body(cells)
+	p, err := r.body(cells, true)
 	return p.Body, err
 }
 
-func (r *Row) body(cells []string) (Patch, error) {
+// body validates the cells after the keys and, if build is set, returns
+// the Patch they make, without its URL.
+func (r *Row) body(cells []string, build bool) (Patch, error) {
 	typ, typeName := r.t.Type, ""
 	if r.typed {
 		if cell := strings.TrimSpace(cells[0]); cell != "" {
@@ -199,52 +226,109 @@ func (r *Row) body(cells []string) (Patch, error) {
 		}
 		cells = cells[1:]
 	}
-	var b bytes.Buffer
+	cols := r.columns(typ)
+	n, size := 0, len(`{"@odata.type":""}`)+len(typeName)
+	for i, cell := range cells {
+		if cell != "" {
+			n++
+			size += len(cols[i].member) + len(cell) + 3 // a comma, and quotes
+		}
+	}
+	if n == 0 {
+		return Patch{}, ErrNoProperty
+	}
+	if !build {
+		for i, cell := range cells {
+			if cell == "" {
+				continue
+			}
+			c := cols[i]
+			if c.prop == nil {
+				return Patch{}, &ValueError{Column: r.names[i], Err: r.missing(typ, r.names[i])}
+			}
+			if err := r.check(c.prop, cell); err != nil {
+				return Patch{}, &ValueError{Column: c.prop.Name, Value: cell, Err: err}
+			}
+		}
+		return Patch{}, nil
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size))
 	b.WriteByte('{')
 	if typeName != "" {
 		b.WriteString(`"@odata.type":`)
 		b.Write(mustMarshal(typeName))
 	}
-	var sets []Set
+	sets := make([]Set, 0, n)
 	for i, cell := range cells {
 		if cell == "" {
 			continue
 		}
-		p := r.prop(typ, r.names[i])
-		if p == nil {
+		c := cols[i]
+		if c.prop == nil {
 			return Patch{}, &ValueError{Column: r.names[i], Err: r.missing(typ, r.names[i])}
 		}
-		value, err := r.value(p, cell)
+		value, err := r.value(c.prop, cell)
 		if err != nil {
-			return Patch{}, &ValueError{Column: p.Name, Value: cell, Err: err}
+			return Patch{}, &ValueError{Column: c.prop.Name, Value: cell, Err: err}
 		}
 		if b.Len() > 1 {
 			b.WriteByte(',')
 		}
-		b.Write(mustMarshal(p.Name))
-		b.WriteByte(':')
+		b.Write(c.member)
 		b.Write(value)
-		sets = append(sets, Set{Prop: p, Value: value})
-	}
-	if len(sets) == 0 {
-		return Patch{}, ErrNoProperty
+		sets = append(sets, Set{Prop: c.prop, Value: value})
 	}
 	b.WriteByte('}')
 	return Patch{Body: b.Bytes(), Type: typeName, Sets: sets}, nil
 }
 
+// columns returns what each property column sets on rows of type typ,
+// worked out on the first row of that type.
+func (r *Row) columns(typ *DataType) []column {
+	cols := r.cols[typ]
+	if cols == nil {
+		cols = make([]column, len(r.names))
+		for i, name := range r.names {
+			if p := r.prop(typ, name); p != nil {
+				cols[i] = column{prop: p, member: append(mustMarshal(p.Name), ':')}
+			}
+		}
+		r.cols[typ] = cols
+	}
+	return cols
+}
+
 // value returns the JSON value of a non-empty cell for p.
 func (r *Row) value(p *Prop, cell string) (json.RawMessage, error) {
-	if cell == r.null {
-		if !p.Nullable {
-			return nil, fmt.Errorf("is %s, but %s cannot be null", r.null, p.Name)
-		}
-		return json.RawMessage("null"), nil
-	}
-	if cell == EmptyToken && p.Type == EdmString && !p.Collection {
-		return json.RawMessage(`""`), nil
+	switch v, err := r.token(p, cell); {
+	case err != nil || v != nil:
+		return v, err
 	}
 	return p.Encode(cell)
+}
+
+// check is value without the value: it says only why a cell is wrong.
+func (r *Row) check(p *Prop, cell string) error {
+	switch v, err := r.token(p, cell); {
+	case err != nil || v != nil:
+		return err
+	}
+	_, err := p.parse(cell)
+	return err
+}
+
+// token returns the value of a cell that holds the null token, or
+// EmptyToken for a string; nil for any other cell.
+func (r *Row) token(p *Prop, cell string) (json.RawMessage, error) {
+	switch {
+	case cell == r.null && !p.Nullable:
+		return nil, fmt.Errorf("is %s, but %s cannot be null", r.null, p.Name)
+	case cell == r.null:
+		return json.RawMessage("null"), nil
+	case cell == EmptyToken && p.Type == EdmString && !p.Collection:
+		return json.RawMessage(`""`), nil
+	}
+	return nil, nil
 }
 
 // prop returns typ's settable property name, or nil.

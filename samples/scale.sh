@@ -51,7 +51,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo "| N | mode | wall s | rows/s | CPU µs/row | peak RSS MiB |"
 echo "|---|---|---|---|---|---|"
 for n in "${sizes[@]}"; do
-	"$dir/generate" -resource device-statuses -rows "$n" >"$dir/$n.csv"
+	"$dir/generate" -target device-statuses -rows "$n" >"$dir/$n.csv"
 	for mode in dry-run update; do
 		: >"$dir/runs.txt"
 		for _ in $(seq "$repeat"); do measure "$mode" "$n" >>"$dir/runs.txt"; done

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 
@@ -73,16 +75,29 @@ func runMetadataSave(cmd *cobra.Command, opts *metadataSaveOptions, std streams)
 		return fmt.Errorf("--out: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	// CreateTemp makes the file private; the metadata is public, and
+	// another account (a scheduled job's) may have to read it.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("--out: %w", err)
+	}
+	url := cloud.GraphRoot + "/" + string(v) + "/$metadata"
 	if err := graph.NewClient(hc, cloud.GraphRoot, nil).Metadata(cmd.Context(), v, tmp); err != nil {
 		tmp.Close()
-		return fmt.Errorf("fetching %s/%s/$metadata: %w", cloud.GraphRoot, v, err)
+		if uerr, ok := errors.AsType[*neturl.Error](err); ok {
+			err = uerr.Err // it repeats the method and the URL
+		}
+		return fmt.Errorf("fetching %s: %w", url, err)
 	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
 	m, err := graph.LoadModel(tmp.Name())
 	if err != nil {
-		return fmt.Errorf("the metadata fetched is not usable: %w", err)
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner // without the temporary file's name, which is gone
+		}
+		return fmt.Errorf("fetching %s: the answer is not usable metadata: %w", url, err)
 	}
 	if err := os.Rename(tmp.Name(), opts.Out); err != nil {
 		return fmt.Errorf("--out: %w", err)

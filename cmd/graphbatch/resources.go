@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -79,13 +80,56 @@ func printTarget(std streams, t *graph.Target) error {
 		fmt.Fprintf(tw, "  %s\tthe row's type: %s or a type derived from it\t\n", graph.TypeColumn, t.Type.ShortName())
 	}
 	for _, prop := range t.Settable() {
-		null := "no"
-		if prop.Nullable {
-			null = "yes"
+		for _, d := range declarations(t, prop) {
+			on := ""
+			if len(d.on) > 0 {
+				on = " [" + strings.Join(d.on, ", ") + "]"
+			}
+			fmt.Fprintf(tw, "  %s\t%s%s\t%s\n", prop.Name, d.typ, on, d.null)
 		}
-		fmt.Fprintf(tw, "  %s\t%s%s\t%s\n", prop.Name, typeDesc(prop), declaredOn(t, prop), null)
 	}
 	return tw.Flush()
+}
+
+// declaration is how some of a target's types declare one column.
+type declaration struct {
+	typ  string   // typeDesc of the property
+	null string   // "yes" if it may be null, "no" if not
+	on   []string // the derived types that declare it so; none for t's own type
+}
+
+// declarations says how t's types declare the column of p, a property of
+// t.Settable(): as p, if t's own type has it; else as each derived type
+// that has it declares it, types that agree sharing one declaration. Each
+// type declares its own property, so one name may have two types
+// (passwordRequiredType of an Android and of a Windows compliance policy).
+func declarations(t *graph.Target, p *graph.Prop) []declaration {
+	if t.Type.Prop(p.Name) != nil {
+		return []declaration{newDeclaration(p)}
+	}
+	var ds []declaration
+	for _, typ := range t.Type.AllDerived() {
+		dp := typ.Prop(p.Name)
+		if dp == nil || !dp.Settable() {
+			continue
+		}
+		d := newDeclaration(dp)
+		i := slices.IndexFunc(ds, func(o declaration) bool { return o.typ == d.typ && o.null == d.null })
+		if i < 0 {
+			i = len(ds)
+			ds = append(ds, d)
+		}
+		ds[i].on = append(ds[i].on, typ.ShortName())
+	}
+	return ds
+}
+
+func newDeclaration(p *graph.Prop) declaration {
+	null := "no"
+	if p.Nullable {
+		null = "yes"
+	}
+	return declaration{typ: typeDesc(p), null: null}
 }
 
 // typeDesc describes a property's type as a CSV cell holds it.
@@ -103,21 +147,4 @@ func typeDesc(p *graph.Prop) string {
 		desc += ", as a JSON object"
 	}
 	return desc
-}
-
-// declaredOn names the derived types that have p, when t's own type does not.
-func declaredOn(t *graph.Target, p *graph.Prop) string {
-	if t.Type.Prop(p.Name) != nil {
-		return ""
-	}
-	var on []string
-	for _, d := range t.Type.AllDerived() {
-		if d.Prop(p.Name) == p {
-			on = append(on, d.ShortName())
-		}
-	}
-	if len(on) > 3 {
-		on = append(on[:3], "…")
-	}
-	return " [" + strings.Join(on, ", ") + "]"
 }

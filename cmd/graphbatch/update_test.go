@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -132,6 +133,13 @@ func TestUpdateEndToEnd(t *testing.T) {
 
 func checkResults(t *testing.T, results []csvio.Result, rows []map[string]string) {
 	t.Helper()
+	checkResultsFor(t, results, rows, []string{"policyId", "id"}, 200)
+}
+
+// checkResultsFor checks that results hold one updated line per row, with
+// the row's key columns keys and Graph's answer status.
+func checkResultsFor(t *testing.T, results []csvio.Result, rows []map[string]string, keys []string, status int) {
+	t.Helper()
 	if len(results) != len(rows) {
 		t.Errorf("%d result lines for %d rows", len(results), len(rows))
 	}
@@ -142,12 +150,15 @@ func checkResults(t *testing.T, results []csvio.Result, rows []map[string]string
 			continue
 		}
 		seen[r.Row] = true
-		want := rows[r.Row-1]
-		if r.Keys[0] != want["policyId"] || r.Keys[1] != want["id"] {
-			t.Errorf("row %d: keys %s, want %s/%s", r.Row, r.Keys, want["policyId"], want["id"])
+		var want []string
+		for _, k := range keys {
+			want = append(want, rows[r.Row-1][k])
 		}
-		if r.Outcome != csvio.Updated || r.HTTPStatus != 200 || r.Attempts != 1 || r.ErrorCode != "" || r.ErrorMessage != "" {
-			t.Errorf("row %d: %+v, want updated with 200 in one attempt", r.Row, r)
+		if !slices.Equal(r.Keys, want) {
+			t.Errorf("row %d: keys %q, want %q", r.Row, r.Keys, want)
+		}
+		if r.Outcome != csvio.Updated || r.HTTPStatus != status || r.Attempts != 1 || r.ErrorCode != "" || r.ErrorMessage != "" {
+			t.Errorf("row %d: %+v, want updated with %d in one attempt", r.Row, r, status)
 		}
 		if !guid.MatchString(r.RequestID) || !guid.MatchString(r.ClientRequestID) {
 			t.Errorf("row %d: requestId %q, clientRequestId %q, want GUIDs", r.Row, r.RequestID, r.ClientRequestID)
@@ -206,10 +217,18 @@ func canonical(p *graph.Prop, cell string) string {
 // TestSamplesWithEmulator runs the README's first command on every valid
 // sample, so that the demo never rots.
 func TestSamplesWithEmulator(t *testing.T) {
-	for _, s := range []struct{ resource, sample, version string }{
-		{"device-statuses", "device-statuses.csv", "v1.0"},
-		{"user-statuses", "user-statuses.csv", "v1.0"},
-		{"device-statuses", "device-statuses-beta.csv", "beta"},
+	seed := []string{"policyId", "id"}
+	for _, s := range []struct {
+		resource, sample, version string
+		keys                      []string // the key columns
+		status                    int      // Graph's answer to a PATCH of the target
+	}{
+		{"device-statuses", "device-statuses.csv", "v1.0", seed, 200},
+		{"user-statuses", "user-statuses.csv", "v1.0", seed, 200},
+		{"device-statuses", "device-statuses-beta.csv", "beta", seed, 200},
+		{"users", "users.csv", "v1.0", []string{"id"}, 204},
+		{"managed-devices", "managed-devices.csv", "v1.0", []string{"id"}, 200},
+		{"compliance-policies", "compliance-policies.csv", "v1.0", []string{"id"}, 200},
 	} {
 		t.Run(s.sample, func(t *testing.T) {
 			t.Parallel()
@@ -219,7 +238,7 @@ func TestSamplesWithEmulator(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
 			}
-			checkResults(t, readResults(t, out), readCSV(t, in))
+			checkResultsFor(t, readResults(t, out), readCSV(t, in), s.keys, s.status)
 		})
 	}
 }
