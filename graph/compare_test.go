@@ -43,6 +43,49 @@ func TestEqualByType(t *testing.T) {
 		{user.Prop("employeeOrgData"), `{"division":"EMEA"}`, `{"division":"EMEA","costCenter":null}`, true}, // an omitted member is null
 		{user.Prop("employeeOrgData"), `{"division":"EMEA"}`, `{"division":"EMEA","costCenter":"CC-1"}`, false},
 		{user.Prop("employeeOrgData"), `{"Division":"EMEA"}`, `{"division":"EMEA"}`, true},
+
+		// Enums: flags as a set of members, in any case, order and spacing.
+		{prop(status, false, true), `"compliant"`, `"nonCompliant"`, false},
+		{prop(status, false, true), `"compliant"`, `null`, false},
+		{prop(days, false, true), `"sunday,monday"`, `"MONDAY,sunday,monday"`, true},
+		{prop(days, false, true), `"sunday"`, `"sunday,"`, false},
+		{prop(days, true, true), `["Monday","sunday"]`, `["monday","SUNDAY"]`, true}, // a collection of enums keeps its order
+		{prop(days, true, true), `["monday","sunday"]`, `["sunday","monday"]`, false},
+
+		// Instants: the same moment, whatever its offset and fractional digits.
+		{prop(EdmDateTimeOffset, false, true), `"2017-01-01T00:00:17.7769392-08:00"`, `"2017-01-01T08:00:17.776939200Z"`, true},
+		{prop(EdmDateTimeOffset, false, true), `"2024-01-31T09:30:00+05:30"`, `"2024-01-31T04:00:00Z"`, true},
+		{prop(EdmDateTimeOffset, false, true), `"2024-01-31T09:30:00.1Z"`, `"2024-01-31T09:30:00.1000000+00:00"`, true},
+		{prop(EdmDateTimeOffset, false, true), `"2024-01-31T09:30:00+01:00"`, `"2024-01-31T09:30:00Z"`, false}, // same wall clock, not the same moment
+		{prop(EdmDateTimeOffset, false, true), `"0001-01-01T00:00:00Z"`, `null`, false},
+		{prop(EdmTimeOfDay, false, true), `"09:30:00.5"`, `"09:30:00.5000000"`, true},
+		{prop(EdmDate, false, true), `"2024-01-31"`, `"2024-01-30"`, false},
+
+		// Numbers: by value, whatever the notation; never a string for a number.
+		{prop(EdmInt64, false, true), `9007199254740993`, `9007199254740992`, false}, // beyond float64's exact integers
+		{prop(EdmInt64, false, true), `-0`, `0`, true},
+		{prop(EdmInt32, false, true), `7`, `"7"`, false},
+		{prop(EdmDouble, false, true), `1.5`, `1.50`, true},
+		{prop(EdmDouble, false, true), `1E+2`, `100.0`, true},
+		{prop(EdmDecimal, false, true), `12345678901234567890.123456789`, `12345678901234567890.1234567890`, true},
+		{prop(EdmInt32, false, false), `0`, ``, false}, // absent is null, not the zero value
+
+		// JSON meaning of complex and collection values: members in any
+		// order, nested values by their types, collections in order.
+		{user.Prop("passwordProfile"), `{"password":"x","forceChangePasswordNextSignIn":true}`, `{"forceChangePasswordNextSignIn":true,"password":"x"}`, true},
+		{user.Prop("passwordProfile"), `{"forceChangePasswordNextSignIn":true}`, `{"forceChangePasswordNextSignIn":false}`, false},
+		{user.Prop("passwordProfile"), `null`, `{}`, false}, // no value is not a value of no members
+		{user.Prop("passwordProfile"), `{}`, `{"password":null}`, true},
+		{user.Prop("assignedLicenses"), `[{"skuId":"5F8C1A2E-0B3C-4D5E-8F90-123456789ABC","disabledPlans":[]}]`, `[{"disabledPlans":[],"skuId":"5f8c1a2e-0b3c-4d5e-8f90-123456789abc"}]`, true},
+		{user.Prop("assignedLicenses"), `[{"skuId":"5f8c1a2e-0b3c-4d5e-8f90-123456789abc"}]`, `[{"skuId":"5f8c1a2e-0b3c-4d5e-8f90-123456789abc","disabledPlans":[]}]`, false}, // an omitted collection is null, not empty
+		{user.Prop("businessPhones"), `["a"]`, `"a"`, false},
+		{user.Prop("businessPhones"), `[]`, `[]`, true},
+
+		// Null, empty, absent.
+		{prop(EdmString, false, true), `""`, ``, false},
+		{prop(EdmString, false, true), `" "`, `""`, false},
+		{prop(EdmString, true, true), `[""]`, `[]`, false},
+		{prop(EdmString, true, true), `[null]`, `[]`, false},
 	}
 	for _, tt := range tests {
 		var a, b json.RawMessage
@@ -105,3 +148,4 @@ func TestCellRoundTrip(t *testing.T) {
 		}
 	}
 }
+
