@@ -14,9 +14,9 @@ import (
 // This file compares the values a row wants with those Graph holds, by
 // type (CONTRACT §8), and writes Graph's values back as CSV cells.
 
-// EmptyToken is the cell that sets a String property to the empty string:
-// an empty cell leaves a property alone, so a backup or an export of an
-// empty string needs a cell of its own.
+// EmptyToken is the cell that sets a String (or Binary) property to the
+// empty string: an empty cell leaves a property alone, so a backup or an
+// export of an empty string needs a cell of its own.
 const EmptyToken = "#empty"
 
 // Equal reports whether two JSON values of p mean the same: enum members

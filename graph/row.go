@@ -241,10 +241,16 @@ func (r *Row) value(p *Prop, cell string) (json.RawMessage, error) {
 		}
 		return json.RawMessage("null"), nil
 	}
-	if cell == EmptyToken && p.Type == EdmString && !p.Collection {
+	if cell == EmptyToken && p.emptyable() {
 		return json.RawMessage(`""`), nil
 	}
 	return p.Encode(cell)
+}
+
+// emptyable reports whether the empty JSON string is a value of p, which
+// only EmptyToken can set: a String, or a Binary of no bytes.
+func (p *Prop) emptyable() bool {
+	return !p.Collection && (p.Type == EdmString || p.Type == EdmBinary)
 }
 
 // prop returns typ's settable property name, or nil.
