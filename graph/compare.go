@@ -276,12 +276,12 @@ func (p *Prop) Cell(raw json.RawMessage, null string) string {
 
 // ReadURL returns the URL, relative to the version root, that reads what
 // patch p sets on the entity at path: with $select of the properties it
-// sets, unless one of them is only on a derived type (which $select would
-// have to name with a cast); then the whole entity.
+// sets, also when p names the entity's type (Graph answers the entity's
+// type without being asked, and some services, the directory's, answer
+// only a default set of properties without $select), unless one of them
+// is only on a derived type (which $select would have to name with a
+// cast); then the whole entity, as Intune, whose types derive, answers it.
 func (t *Target) ReadURL(path string, p Patch) string {
-	if p.Type != "" {
-		return path
-	}
 	names := make([]string, 0, len(p.Sets))
 	for _, s := range p.Sets {
 		if t.Type.Prop(s.Prop.Name) == nil {

@@ -204,3 +204,35 @@ func TestCellRoundTripByType(t *testing.T) {
 		}
 	}
 }
+
+// TestReadURL: a read selects what the row sets, also when the row names
+// its type: Graph answers a user without $select with a default set of
+// properties that leaves most of them out.
+func TestReadURL(t *testing.T) {
+	t.Parallel()
+	users := mustTarget(t, "users", V1)
+	policies := mustTarget(t, "compliance-policies", V1)
+	tests := []struct {
+		target *Target
+		cells  map[string]string
+		want   string
+	}{
+		{users, map[string]string{"department": "Finance", "usageLocation": "NL"}, "/users/u1?$select=department,usageLocation"},
+		{users, map[string]string{TypeColumn: "#microsoft.graph.user", "department": "Finance"}, "/users/u1?$select=department"},
+		{policies, map[string]string{TypeColumn: "#microsoft.graph.windows10CompliancePolicy", "displayName": "P"}, "/deviceManagement/deviceCompliancePolicies/u1?$select=displayName"},
+		// A property only a derived type has: the whole entity, which
+		// Intune answers in full.
+		{policies, map[string]string{TypeColumn: "#microsoft.graph.windows10CompliancePolicy", "displayName": "P", "passwordRequired": "true"}, "/deviceManagement/deviceCompliancePolicies/u1"},
+	}
+	for _, tt := range tests {
+		f := fields(t, tt.target, tt.cells)
+		f[0] = "u1"
+		p, err := tt.target.NewRow("").NewPatch(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tt.target.ReadURL(p.URL, p); got != tt.want {
+			t.Errorf("ReadURL(%v) = %s, want %s", tt.cells, got, tt.want)
+		}
+	}
+}
