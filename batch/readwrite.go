@@ -22,7 +22,7 @@ func (c *Config) reads() bool { return c.SkipUnchanged || c.Backup != nil || c.P
 // it changes nothing (or is only planned), or goes on to be written, after
 // its backup.
 func (s *scheduler) read(r *item, resp *graph.Response, ids *graph.Error, a *answer) {
-	changes, err := graph.Diff(r.patch, resp.Body)
+	changes, err := s.cfg.Target.Diff(r.patch, resp.Body)
 	if err != nil {
 		s.apply(r, transient, &graph.Error{Message: "Graph's answer to the read is not an object: " + graph.Clean(err.Error()),
 			RequestID: ids.RequestID, ClientRequestID: ids.ClientRequestID}, a)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"math/big"
 	"reflect"
 	"slices"
@@ -300,19 +301,24 @@ type Change struct {
 	Desired json.RawMessage
 }
 
-// Diff returns what p would change on an entity that Graph says holds
-// current (its JSON object as read): the properties whose values differ
-// by type (see Equal), and its type, when p names another.
-func Diff(p Patch, current []byte) ([]Change, error) {
-	var holds map[string]json.RawMessage
-	if err := json.Unmarshal(current, &holds); err != nil {
+// Diff returns what p would change on an entity of t that Graph says
+// holds current (its JSON object as read): the properties whose values
+// differ by type (see Equal), and its type, when p names another. An
+// entity whose answer names no type is of t's type, as Graph leaves the
+// declared type out. An answer that is not a JSON object (null, empty) is
+// an error: it says nothing of what the entity holds.
+func (t *Target) Diff(p Patch, current []byte) ([]Change, error) {
+	holds, err := object(current)
+	if err != nil {
 		return nil, err
 	}
 	var changes []Change
 	if p.Type != "" {
 		now := lookupRaw(holds, "@odata.type")
 		var name string
-		_ = json.Unmarshal(now, &name)
+		if json.Unmarshal(now, &name) != nil || name == "" {
+			name, now = "#"+t.Type.Name, mustMarshal("#"+t.Type.Name)
+		}
 		if !strings.EqualFold(strings.TrimPrefix(name, "#"), strings.TrimPrefix(p.Type, "#")) {
 			changes = append(changes, Change{Column: TypeColumn, Current: now, Desired: mustMarshal(p.Type)})
 		}
@@ -367,11 +373,23 @@ func RouteRefused(e *Error) bool {
 	return false
 }
 
+// object decodes an entity Graph returned, which must be a JSON object.
+func object(entity []byte) (map[string]json.RawMessage, error) {
+	var holds map[string]json.RawMessage
+	if err := json.Unmarshal(entity, &holds); err != nil {
+		return nil, err
+	}
+	if holds == nil {
+		return nil, errors.New("null, not an object")
+	}
+	return holds, nil
+}
+
 // Values returns the members of an entity Graph returned, by name in
 // lower case.
 func Values(entity []byte) (map[string]json.RawMessage, error) {
-	var holds map[string]json.RawMessage
-	if err := json.Unmarshal(entity, &holds); err != nil {
+	holds, err := object(entity)
+	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]json.RawMessage, len(holds))

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 )
 
@@ -234,5 +235,65 @@ func TestReadURL(t *testing.T) {
 		if got := tt.target.ReadURL(p.URL, p); got != tt.want {
 			t.Errorf("ReadURL(%v) = %s, want %s", tt.cells, got, tt.want)
 		}
+	}
+}
+
+// TestDiff: what a row would change on an entity, by what Graph answered
+// to its read.
+func TestDiff(t *testing.T) {
+	t.Parallel()
+	users := mustTarget(t, "users", V1)
+	policies := mustTarget(t, "compliance-policies", V1)
+	win10 := "#microsoft.graph.windows10CompliancePolicy"
+	tests := []struct {
+		name    string
+		target  *Target
+		cells   map[string]string
+		current string
+		want    []string // column: current → desired, as cells
+		wantErr bool
+	}{
+		{name: "equal", target: users, cells: map[string]string{"department": "Finance"}, current: `{"id":"u1","department":"Finance"}`},
+		{name: "changed", target: users, cells: map[string]string{"department": "Finance", "usageLocation": "NL"},
+			current: `{"department":"Sales","usageLocation":"NL"}`, want: []string{"department: Sales → Finance"}},
+		{name: "null to empty", target: users, cells: map[string]string{"department": EmptyToken}, current: `{"department":null}`,
+			want: []string{"department: #null → #empty"}},
+		{name: "empty to null", target: users, cells: map[string]string{"department": "#null"}, current: `{"department":""}`,
+			want: []string{"department: #empty → #null"}},
+		{name: "null stays null", target: users, cells: map[string]string{"department": "#null"}, current: `{"department":null}`},
+		{name: "same type", target: policies, cells: map[string]string{TypeColumn: "windows10CompliancePolicy", "passwordRequired": "true"},
+			current: `{"@odata.type":"#microsoft.graph.windows10CompliancePolicy","passwordRequired":true}`},
+		{name: "other type", target: policies, cells: map[string]string{TypeColumn: win10, "displayName": "P"},
+			current: `{"@odata.type":"#microsoft.graph.iosCompliancePolicy","displayName":"P"}`,
+			want:    []string{"@odata.type: #microsoft.graph.iosCompliancePolicy → #microsoft.graph.windows10CompliancePolicy"}},
+		// Graph leaves out the type of an entity of the declared type.
+		{name: "declared type left out", target: users, cells: map[string]string{TypeColumn: "#microsoft.graph.user", "department": "Finance"},
+			current: `{"department":"Finance"}`},
+		// An answer that is not an entity says nothing of what it holds:
+		// nothing may be taken as unchanged, or backed up, from it.
+		{name: "null answer", target: users, cells: map[string]string{"department": "#null"}, current: `null`, wantErr: true},
+		{name: "empty answer", target: users, cells: map[string]string{"department": "#null"}, current: ``, wantErr: true},
+		{name: "array answer", target: users, cells: map[string]string{"department": "#null"}, current: `[]`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := fields(t, tt.target, tt.cells)
+			f[0] = "u1"
+			p, err := tt.target.NewRow("").NewPatch(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			changes, err := tt.target.Diff(p, []byte(tt.current))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Diff(%s) error = %v, want error: %v", tt.current, err, tt.wantErr)
+			}
+			var got []string
+			for _, c := range changes {
+				got = append(got, c.Column+": "+c.Cell(c.Current, DefaultNullToken)+" → "+c.Cell(c.Desired, DefaultNullToken))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Diff(%s) = %q, want %q", tt.current, got, tt.want)
+			}
+		})
 	}
 }
