@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/graphbatch/graphbatch/csvio"
+	"github.com/graphbatch/graphbatch/graph"
+	"github.com/graphbatch/graphbatch/graph/graphtest"
+)
+
+// These tests read before they write (CONTRACT §8): --skip-unchanged,
+// --backup and its restore, plan and export, against the emulator.
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// put stores entities in the emulator as Graph would already hold them:
+// path → properties.
+func put(t *testing.T, emu *graphtest.Server, entities map[string]map[string]any) {
+	t.Helper()
+	for path, props := range entities {
+		if err := emu.Put(graph.V1, path, props); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// readEntity returns the emulator's answer to GET of the entity at path
+// (relative to the v1.0 root), decoded, without its @odata.context.
+func readEntity(t *testing.T, emu *graphtest.Server, path string) map[string]any {
+	t.Helper()
+	resp, err := http.Get(emu.URL + "/v1.0" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s %v", path, resp.StatusCode, body, err)
+	}
+	var v map[string]any
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	delete(v, "@odata.context")
+	return v
+}
+
+// outcomes returns each row's last outcome in a results file.
+func outcomes(t *testing.T, path string) map[int]csvio.Outcome {
+	t.Helper()
+	m := make(map[int]csvio.Outcome)
+	for _, r := range readResults(t, path) {
+		m[r.Row] = r.Outcome
+	}
+	return m
+}
+
+// usersStore is what the emulator holds before the tests below change it:
+// values of several types, nulls and empty strings among them.
+func usersStore() map[string]map[string]any {
+	return map[string]map[string]any{
+		"/users/u1": {"department": "Finance", "usageLocation": "NL", "employeeHireDate": "2024-03-01T00:00:00Z",
+			"businessPhones": []string{"+31 20 555 0100"}, "employeeOrgData": map[string]any{"division": "EMEA", "costCenter": "C1"}},
+		"/users/u2": {"department": "Finance", "usageLocation": nil, "jobTitle": ""},
+		"/users/u3": {"department": nil, "jobTitle": "Analyst", "employeeOrgData": nil},
+		"/users/u4": {"department": "", "usageLocation": "DE"},
+	}
+}
+
+// TestSkipUnchangedWritesOnlyWhatDiffers: rows whose values equal the
+// store's, compared by type, are unchanged and never PATCHed; the others
+// are written.
+func TestSkipUnchangedWritesOnlyWhatDiffers(t *testing.T) {
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, usersStore())
+	dir := t.TempDir()
+	in, out, summary := filepath.Join(dir, "in.csv"), filepath.Join(dir, "out.csv"), filepath.Join(dir, "summary.json")
+	writeFile(t, in, `id,department,usageLocation,employeeHireDate,businessPhones,employeeOrgData
+u1,Finance,NL,,,
+u1,,,2024-03-01T01:00:00.0000000+01:00,"[""+31 20 555 0100""]","{""costCenter"":""C1"",""division"":""EMEA""}"
+u2,Sales,,,,
+u3,#null,,,,#null
+u4,#empty,DE,,,
+u2,,#null,,,
+u3,#empty,,,,
+u4,#null,,,,
+u5,Finance,,,,
+U1,finance,,,,
+`)
+	code, _, stderr := runCmd(t, "update", "users", "--in", in, "--out", out, "--graph-endpoint", emu.URL, "--auth", "none",
+		"--skip-unchanged", "--summary", summary)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	want := map[int]csvio.Outcome{
+		1: csvio.Unchanged, 2: csvio.Unchanged, // equal by type: instants, JSON members in any order
+		3: csvio.Updated, 4: csvio.Unchanged, 5: csvio.Unchanged, 6: csvio.Unchanged,
+		7: csvio.Updated, 8: csvio.Updated, // null is not empty, and empty not null
+		9:  csvio.Updated, // an entity never written holds nulls
+		10: csvio.Updated, // strings are compared exactly; the id is not
+	}
+	if got := outcomes(t, out); !reflect.DeepEqual(got, want) {
+		t.Errorf("outcomes = %v, want %v", got, want)
+	}
+	c := emu.Counters()
+	if c.Patches != 5 {
+		t.Errorf("%d PATCHes, want 5: one for each row that differs", c.Patches)
+	}
+	if c.Reads != 10 {
+		t.Errorf("%d reads, want 10", c.Reads)
+	}
+	var sum map[string]any
+	getFile(t, summary, &sum)
+	rows, _ := sum["rows"].(map[string]any)
+	for k, w := range map[string]any{"reads": 10.0, "writesSaved": 5.0, "sends": 5.0} {
+		if sum[k] != w {
+			t.Errorf("summary %s = %v, want %v", k, sum[k], w)
+		}
+	}
+	if rows["unchanged"] != 5.0 || rows["updated"] != 5.0 {
+		t.Errorf("summary rows = %v, want 5 unchanged and 5 updated", rows)
+	}
+	if !strings.Contains(stderr, "5 writes saved") {
+		t.Errorf("the summary does not tell the writes saved:\n%s", stderr)
+	}
+}
+
+// lines returns a file's header, then its other lines sorted.
+func lines(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	slices.Sort(all[1:])
+	return all
+}
+
+// snapshot reads every entity at paths from the emulator.
+func snapshot(t *testing.T, emu *graphtest.Server, paths ...string) map[string]map[string]any {
+	t.Helper()
+	m := make(map[string]map[string]any)
+	for _, p := range paths {
+		m[p] = readEntity(t, emu, p)
+	}
+	return m
+}
+
+// TestBackupRestoresTheStore: --backup saves, before each row is written,
+// what it changes; updating with the backup as input brings the store
+// back exactly, nulls and empty strings included, also when two rows set
+// the same column of one entity.
+func TestBackupRestoresTheStore(t *testing.T) {
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, usersStore())
+	paths := []string{"/users/u1", "/users/u2", "/users/u3", "/users/u4", "/users/u5"}
+	before := snapshot(t, emu, paths...)
+	dir := t.TempDir()
+	in, out, bak, undo := filepath.Join(dir, "in.csv"), filepath.Join(dir, "out.csv"), filepath.Join(dir, "backup.csv"), filepath.Join(dir, "undo.csv")
+	writeFile(t, in, `id,department,usageLocation,jobTitle,businessPhones,employeeOrgData
+u1,Sales,,,,
+u1,Marketing,,,,
+u1,,US,,,
+u2,#null,DE,#null,,
+u3,#empty,,Boss,"[""+1 555 0100""]","{""division"":""X""}"
+u4,Ops,#null,,,
+u5,HR,,,,
+U1,Legal,GB,,,
+`)
+	code, _, stderr := runCmd(t, "update", "users", "--in", in, "--out", out, "--backup", bak, "--graph-endpoint", emu.URL, "--auth", "none")
+	if code != exitOK {
+		t.Fatalf("update: exit %d; stderr:\n%s", code, stderr)
+	}
+	if got := readEntity(t, emu, "/users/u1")["department"]; got != "Legal" {
+		t.Fatalf("u1's department is %v after the update, want Legal", got)
+	}
+	// Each entity's column once, with the value it had before the run.
+	wantBackup := []string{
+		"id,businessPhones,department,employeeOrgData,jobTitle,usageLocation",
+		"u1,,,,,NL",
+		"u1,,Finance,,,",
+		"u2,,Finance,,#empty,#null",
+		"u3,[],#null,#null,Analyst,",
+		"u4,,#empty,,,DE",
+		"u5,,#null,,,",
+	}
+	if got := lines(t, bak); !slices.Equal(got, wantBackup) {
+		t.Errorf("backup (sorted):\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantBackup, "\n"))
+	}
+	code, _, stderr = runCmd(t, "update", "users", "--in", bak, "--out", undo, "--graph-endpoint", emu.URL, "--auth", "none")
+	if code != exitOK {
+		t.Fatalf("restore: exit %d; stderr:\n%s", code, stderr)
+	}
+	if after := snapshot(t, emu, paths...); !reflect.DeepEqual(after, before) {
+		for _, p := range paths {
+			if !reflect.DeepEqual(after[p], before[p]) {
+				t.Errorf("%s after the restore:\n%v\nbefore the update:\n%v", p, after[p], before[p])
+			}
+		}
+	}
+}
+
+// TestBackupOfDerivedTypes: the backup of a target whose entities have
+// derived types names each entity's type, so that the properties only
+// that type has restore.
+func TestBackupOfDerivedTypes(t *testing.T) {
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, map[string]map[string]any{
+		"/deviceManagement/deviceCompliancePolicies/c1": {"@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": "Win", "passwordRequired": false},
+		"/deviceManagement/deviceCompliancePolicies/c2": {"@odata.type": "#microsoft.graph.iosCompliancePolicy", "displayName": "iOS", "passcodeRequired": true},
+	})
+	paths := []string{"/deviceManagement/deviceCompliancePolicies/c1", "/deviceManagement/deviceCompliancePolicies/c2"}
+	before := snapshot(t, emu, paths...)
+	dir := t.TempDir()
+	in, bak := filepath.Join(dir, "in.csv"), filepath.Join(dir, "backup.csv")
+	writeFile(t, in, `id,@odata.type,displayName,passwordRequired,passcodeRequired
+c1,windows10CompliancePolicy,Win 2,true,
+c2,,iOS 2,,
+c2,#microsoft.graph.iosCompliancePolicy,,,false
+`)
+	code, _, stderr := runCmd(t, "update", "compliance-policies", "--in", in, "--out", filepath.Join(dir, "out.csv"), "--backup", bak,
+		"--graph-endpoint", emu.URL, "--auth", "none")
+	if code != exitOK {
+		t.Fatalf("update: exit %d; stderr:\n%s", code, stderr)
+	}
+	want := []string{
+		"id,@odata.type,displayName,passwordRequired,passcodeRequired",
+		"c1,#microsoft.graph.windows10CompliancePolicy,Win,false,",
+		"c2,#microsoft.graph.iosCompliancePolicy,,,true",
+		"c2,#microsoft.graph.iosCompliancePolicy,iOS,,",
+	}
+	if got := lines(t, bak); !slices.Equal(got, want) {
+		t.Errorf("backup (sorted):\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	code, _, stderr = runCmd(t, "update", "compliance-policies", "--in", bak, "--out", filepath.Join(dir, "undo.csv"),
+		"--graph-endpoint", emu.URL, "--auth", "none")
+	if code != exitOK {
+		t.Fatalf("restore: exit %d; stderr:\n%s", code, stderr)
+	}
+	if after := snapshot(t, emu, paths...); !reflect.DeepEqual(after, before) {
+		t.Errorf("after the restore:\n%v\nbefore the update:\n%v", after, before)
+	}
+}
