@@ -261,3 +261,65 @@ c2,#microsoft.graph.iosCompliancePolicy,,,false
 		t.Errorf("after the restore:\n%v\nbefore the update:\n%v", after, before)
 	}
 }
+
+// TestPlan: plan reads every row's entity, writes a line per property
+// that would change, in the input's format, counts the rows to change,
+// unchanged, missing and invalid, and writes nothing to Graph.
+func TestPlan(t *testing.T) {
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, usersStore())
+	dir := t.TempDir()
+	in, plan, summary := filepath.Join(dir, "in.csv"), filepath.Join(dir, "plan.csv"), filepath.Join(dir, "summary.json")
+	writeFile(t, in, `id,@odata.type,department,usageLocation,businessPhones,employeeOrgData
+u1,,Finance,NL,,"{""costCenter"":""C1"",""division"":""EMEA""}"
+u2,,Sales,#null,,
+u3,,#empty,,"[""+1 555 0100""]",
+missing-u9,,Finance,,,
+u4,,,,,
+u4,#microsoft.graph.agentUser,#empty,,,
+u1,,,,,"{""division"":""EMEA""}"
+`)
+	code, _, stderr := runCmd(t, "plan", "users", "--in", in, "--out", plan, "--graph-endpoint", emu.URL, "--auth", "none", "--summary", summary)
+	if code != exitRowsFailed {
+		t.Fatalf("exit %d, want %d (a row is missing, one invalid); stderr:\n%s", code, exitRowsFailed, stderr)
+	}
+	want := []string{
+		"row,id,property,current,desired",
+		`2,u2,department,Finance,Sales`,
+		`3,u3,businessPhones,[],"[""+1 555 0100""]"`,
+		`3,u3,department,#null,#empty`,
+		`6,u4,@odata.type,#microsoft.graph.user,#microsoft.graph.agentUser`,
+		`7,u1,employeeOrgData,"{""costCenter"":""C1"",""division"":""EMEA""}","{""division"":""EMEA""}"`,
+	}
+	if got := lines(t, plan); !slices.Equal(got, want) {
+		t.Errorf("plan (sorted):\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if c := emu.Counters(); c.Patches != 0 || c.Reads != 5 { // the emulator counts the 404 apart
+		t.Errorf("%d PATCHes and %d reads answered 200, want 0 and 5", c.Patches, c.Reads)
+	}
+	var sum map[string]any
+	getFile(t, summary, &sum)
+	rows, _ := sum["rows"].(map[string]any)
+	for k, w := range map[string]float64{"toChange": 4, "unchanged": 1, "failed": 1, "invalid": 1} {
+		if rows[k] != w {
+			t.Errorf("summary rows.%s = %v, want %v", k, rows[k], w)
+		}
+	}
+	if !strings.Contains(stderr, "4 to change, 1 unchanged, 1 missing or unreadable, 1 invalid") {
+		t.Errorf("the summary does not count the plan's rows:\n%s", stderr)
+	}
+
+	// Every row planned: exit 0.
+	writeFile(t, in, "id,department\nu1,Finance\nu2,Sales\n")
+	code, _, stderr = runCmd(t, "plan", "users", "--in", in, "--out", plan, "--overwrite", "--graph-endpoint", emu.URL, "--auth", "none")
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	if got := lines(t, plan); !slices.Equal(got, want[:2]) {
+		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want[:2], "\n"))
+	}
+	if c := emu.Counters(); c.Patches != 0 {
+		t.Errorf("plan sent %d PATCHes", c.Patches)
+	}
+}
