@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -321,5 +323,210 @@ u1,,,,,"{""division"":""EMEA""}"
 	}
 	if c := emu.Counters(); c.Patches != 0 {
 		t.Errorf("plan sent %d PATCHes", c.Patches)
+	}
+}
+
+// financeStore holds users of two departments, with nulls, empty strings
+// and collections among their values.
+func financeStore() map[string]map[string]any {
+	return map[string]map[string]any{
+		"/users/f1": {"department": "Finance", "usageLocation": "NL", "businessPhones": []string{"+31 20 555 0101"}},
+		"/users/f2": {"department": "Finance", "usageLocation": nil, "businessPhones": []string{}},
+		"/users/f3": {"department": "Finance", "usageLocation": "", "businessPhones": []string{"a", `b "quoted", c`}},
+		"/users/f4": {"department": "Finance", "usageLocation": "DE"},
+		"/users/f5": {"department": "Finance", "usageLocation": "BE", "jobTitle": "CFO"},
+		"/users/s1": {"department": "Sales", "usageLocation": "NL"},
+		"/users/s2": {"department": "Sales", "usageLocation": "FR"},
+		"/users/x1": {"department": "finance", "usageLocation": "NL"}, // eq 'Finance': the directory compares without case
+	}
+}
+
+// TestExport: export lists the collection page by page to the end, with
+// $select and $filter, into update's input format.
+func TestExport(t *testing.T) {
+	for _, pages := range []struct {
+		name            string
+		server, flag    int // the emulator's page size, and --page-size
+		wantListedPages int
+	}{
+		{"--page-size", 0, 2, 3},
+		{"server-driven", 3, 0, 2},
+	} {
+		t.Run(pages.name, func(t *testing.T) {
+			emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits, PageSize: pages.server})
+			defer emu.Close()
+			put(t, emu, financeStore())
+			out := filepath.Join(t.TempDir(), "finance.csv")
+			args := []string{"export", "users", "--select", "department,usageLocation,businessPhones", "--filter", "department eq 'Finance'",
+				"--out", out, "--graph-endpoint", emu.URL, "--auth", "none"}
+			if pages.flag > 0 {
+				args = append(args, "--page-size", strconv.Itoa(pages.flag))
+			}
+			code, _, stderr := runCmd(t, args...)
+			if code != exitOK {
+				t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+			}
+			want := []string{
+				"id,@odata.type,department,usageLocation,businessPhones",
+				`f1,#microsoft.graph.user,Finance,NL,"[""+31 20 555 0101""]"`,
+				`f2,#microsoft.graph.user,Finance,#null,[]`,
+				`f3,#microsoft.graph.user,Finance,#empty,"[""a"",""b \""quoted\"", c""]"`,
+				`f4,#microsoft.graph.user,Finance,DE,[]`,
+				`f5,#microsoft.graph.user,Finance,BE,[]`,
+				`x1,#microsoft.graph.user,finance,NL,[]`,
+			}
+			if got := lines(t, out); !slices.Equal(got, want) {
+				t.Errorf("export:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if got := emu.Counters().Reads; got != pages.wantListedPages {
+				t.Errorf("%d pages read, want %d", got, pages.wantListedPages)
+			}
+		})
+	}
+}
+
+// TestExportOuterKeys: --key fixes the template's outer placeholders:
+// the statuses of one compliance policy, with its id in every row.
+func TestExportOuterKeys(t *testing.T) {
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits, PageSize: 2})
+	defer emu.Close()
+	put(t, emu, map[string]map[string]any{
+		graphtest.DeviceStatusPath("p1", "d1"): {"status": "compliant", "deviceDisplayName": "LT-1"},
+		graphtest.DeviceStatusPath("p1", "d2"): {"status": "nonCompliant", "deviceDisplayName": nil},
+		graphtest.DeviceStatusPath("p1", "d3"): {"status": "error", "deviceDisplayName": ""},
+		graphtest.DeviceStatusPath("p2", "d1"): {"status": "unknown", "deviceDisplayName": "LT-1"},
+	})
+	out := filepath.Join(t.TempDir(), "statuses.csv")
+	code, _, stderr := runCmd(t, "export", "device-statuses", "--key", "policyId=p1", "--select", "status,deviceDisplayName",
+		"--out", out, "--graph-endpoint", emu.URL, "--auth", "none")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	want := []string{
+		"policyId,id,status,deviceDisplayName",
+		"p1,d1,compliant,LT-1",
+		"p1,d2,nonCompliant,#null",
+		"p1,d3,error,#empty",
+	}
+	if got := lines(t, out); !slices.Equal(got, want) {
+		t.Errorf("export:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	code, _, stderr = runCmd(t, "export", "device-statuses", "--select", "status", "--out", filepath.Join(t.TempDir(), "x.csv"),
+		"--graph-endpoint", emu.URL, "--auth", "none")
+	if code != exitUsage || !strings.Contains(stderr, "--key policyId=VALUE is required") {
+		t.Errorf("export without --key: exit %d, want %d naming --key policyId; stderr:\n%s", code, exitUsage, stderr)
+	}
+}
+
+// TestExportRoundTrip: update --skip-unchanged on an unedited export
+// sends no PATCH; after three cells are edited, exactly three.
+func TestExportRoundTrip(t *testing.T) {
+	tests := []struct {
+		target, selected string
+		store            map[string]map[string]any
+		edit             func(rows [][]string) // edits three cells
+	}{
+		{"users", "department,usageLocation,businessPhones,employeeOrgData,jobTitle,employeeHireDate", financeStore(), func(rows [][]string) {
+			rows[1][2] = "Sales"               // department
+			rows[2][3] = "#empty"              // usageLocation: was null
+			rows[3][4] = `["+31 20 555 0199"]` // businessPhones
+		}},
+		{"compliance-policies", "displayName,passwordRequired,passcodeRequired,description", map[string]map[string]any{
+			"/deviceManagement/deviceCompliancePolicies/c1": {"@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": "Win", "passwordRequired": true},
+			"/deviceManagement/deviceCompliancePolicies/c2": {"@odata.type": "#microsoft.graph.iosCompliancePolicy", "displayName": "iOS", "passcodeRequired": false},
+			"/deviceManagement/deviceCompliancePolicies/c3": {"@odata.type": "#microsoft.graph.androidCompliancePolicy", "displayName": "Android", "description": nil},
+		}, func(rows [][]string) {
+			rows[1][3] = "false"  // c1 passwordRequired
+			rows[2][4] = "TRUE"   // c2 passcodeRequired
+			rows[3][2] = "#empty" // c3 displayName
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits, PageSize: 4})
+			defer emu.Close()
+			put(t, emu, tt.store)
+			dir := t.TempDir()
+			export := filepath.Join(dir, "export.csv")
+			endpoint := []string{"--graph-endpoint", emu.URL, "--auth", "none"}
+			code, _, stderr := runCmd(t, append([]string{"export", tt.target, "--select", tt.selected, "--out", export}, endpoint...)...)
+			if code != exitOK {
+				t.Fatalf("export: exit %d; stderr:\n%s", code, stderr)
+			}
+			code, _, stderr = runCmd(t, append([]string{"update", tt.target, "--in", export, "--out", filepath.Join(dir, "r1.csv"), "--skip-unchanged"}, endpoint...)...)
+			if code != exitOK {
+				t.Fatalf("update: exit %d; stderr:\n%s", code, stderr)
+			}
+			if n := emu.Counters().Patches; n != 0 {
+				t.Errorf("the unedited export sent %d PATCHes, want 0", n)
+			}
+			for row, o := range outcomes(t, filepath.Join(dir, "r1.csv")) {
+				if o != csvio.Unchanged {
+					t.Errorf("row %d: %s, want unchanged", row, o)
+				}
+			}
+			rows := readRecords(t, export)
+			tt.edit(rows)
+			edited := filepath.Join(dir, "edited.csv")
+			writeRecords(t, edited, rows)
+			code, _, stderr = runCmd(t, append([]string{"update", tt.target, "--in", edited, "--out", filepath.Join(dir, "r2.csv"), "--skip-unchanged"}, endpoint...)...)
+			if code != exitOK {
+				t.Fatalf("update of the edited export: exit %d; stderr:\n%s", code, stderr)
+			}
+			if n := emu.Counters().Patches; n != 3 {
+				t.Errorf("three edited cells sent %d PATCHes, want 3", n)
+			}
+		})
+	}
+}
+
+func readRecords(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+func writeRecords(t *testing.T, path string, recs [][]string) {
+	t.Helper()
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	if err := w.WriteAll(recs); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, b.String())
+}
+
+// TestExportKeyNotID: an entity whose key property is not "id" exports
+// its key in the template's key column, and the export round-trips.
+func TestExportKeyNotID(t *testing.T) {
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	const template = "/policies/crossTenantAccessPolicy/partners/{partnerTenant}"
+	put(t, emu, map[string]map[string]any{
+		"/policies/crossTenantAccessPolicy/partners/t1": {"isServiceProvider": true},
+		"/policies/crossTenantAccessPolicy/partners/t2": {"isServiceProvider": false, "isInMultiTenantOrganization": nil},
+	})
+	dir := t.TempDir()
+	out := filepath.Join(dir, "partners.csv")
+	endpoint := []string{"--graph-endpoint", emu.URL, "--auth", "none"}
+	code, _, stderr := runCmd(t, append([]string{"export", template, "--select", "isServiceProvider,isInMultiTenantOrganization", "--out", out}, endpoint...)...)
+	if code != exitOK {
+		t.Fatalf("export: exit %d; stderr:\n%s", code, stderr)
+	}
+	want := []string{"partnerTenant,isServiceProvider,isInMultiTenantOrganization", "t1,true,#null", "t2,false,#null"}
+	if got := lines(t, out); !slices.Equal(got, want) {
+		t.Errorf("export:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	code, _, stderr = runCmd(t, append([]string{"update", template, "--in", out, "--out", filepath.Join(dir, "r.csv"), "--skip-unchanged"}, endpoint...)...)
+	if code != exitOK || emu.Counters().Patches != 0 {
+		t.Errorf("update of the export: exit %d, %d PATCHes; want 0 and 0; stderr:\n%s", code, emu.Counters().Patches, stderr)
 	}
 }
