@@ -530,3 +530,80 @@ func TestExportKeyNotID(t *testing.T) {
 		t.Errorf("update of the export: exit %d, %d PATCHes; want 0 and 0; stderr:\n%s", code, emu.Counters().Patches, stderr)
 	}
 }
+
+// TestStatusRoutesRefusingReads: where Intune refuses GET on a status
+// route, --skip-unchanged warns once and writes every row unread, and
+// --backup writes nothing, failing the rows (and --max-failures stops
+// the run).
+func TestStatusRoutesRefusingReads(t *testing.T) {
+	const rows = 120
+	newEmulator := func() *graphtest.Server {
+		return graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits, Refuse: graphtest.Refusal{StatusGet: true}})
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "rows.csv")
+	writeRows(t, in, rows)
+
+	t.Run("skip-unchanged", func(t *testing.T) {
+		emu := newEmulator()
+		defer emu.Close()
+		out := filepath.Join(t.TempDir(), "r.csv")
+		code, _, stderr := runCmd(t, "update", "device-statuses", "--in", in, "--out", out, "--graph-endpoint", emu.URL, "--auth", "none",
+			"--skip-unchanged", "--rate", "100000/s", "--log-format", "json")
+		if code != exitOK {
+			t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+		}
+		if n := strings.Count(stderr, "Graph does not read this target"); n != 1 {
+			t.Errorf("warned %d times that the target cannot be read, want once:\n%s", n, stderr)
+		}
+		for row, o := range outcomes(t, out) {
+			if o != csvio.Updated {
+				t.Errorf("row %d: %s, want updated", row, o)
+			}
+		}
+		if c := emu.Counters(); c.Patches != rows {
+			t.Errorf("%d PATCHes, want %d", c.Patches, rows)
+		}
+	})
+	t.Run("backup", func(t *testing.T) {
+		emu := newEmulator()
+		defer emu.Close()
+		out, bak := filepath.Join(t.TempDir(), "r.csv"), filepath.Join(t.TempDir(), "b.csv")
+		code, _, stderr := runCmd(t, "update", "device-statuses", "--in", in, "--out", out, "--backup", bak, "--graph-endpoint", emu.URL,
+			"--auth", "none", "--max-failures", "0")
+		if code != exitRowsFailed {
+			t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitRowsFailed, stderr)
+		}
+		res := readResults(t, out)
+		for _, r := range res {
+			if r.Outcome != csvio.Failed || r.HTTPStatus != http.StatusBadRequest || r.ErrorCode != "No method match route template" {
+				t.Errorf("row %d: %s %d %s, want failed 400 No method match route template", r.Row, r.Outcome, r.HTTPStatus, r.ErrorCode)
+			}
+		}
+		if len(res) != rows {
+			t.Errorf("%d outcomes, want %d", len(res), rows)
+		}
+		if got := lines(t, bak); len(got) != 1 {
+			t.Errorf("the backup holds %d lines, want only its header", len(got))
+		}
+		if c := emu.Counters(); c.Patches != 0 {
+			t.Errorf("%d PATCHes without their backup, want 0", c.Patches)
+		}
+	})
+	t.Run("backup stops", func(t *testing.T) {
+		emu := newEmulator()
+		defer emu.Close()
+		out := filepath.Join(t.TempDir(), "r.csv")
+		code, _, stderr := runCmd(t, "update", "device-statuses", "--in", in, "--out", out, "--backup", filepath.Join(t.TempDir(), "b.csv"),
+			"--graph-endpoint", emu.URL, "--auth", "none", "--max-failures", "10", "--concurrency", "1")
+		if code != exitFatal || !strings.Contains(stderr, "stopped: 10 rows in a row failed with 400 No method match route template") {
+			t.Errorf("exit %d, want %d with the stop message; stderr:\n%s", code, exitFatal, stderr)
+		}
+		if n := len(readResults(t, out)); n >= rows {
+			t.Errorf("%d rows have an outcome: the run did not stop", n)
+		}
+		if c := emu.Counters(); c.Patches != 0 {
+			t.Errorf("%d PATCHes, want 0", c.Patches)
+		}
+	})
+}
