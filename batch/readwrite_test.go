@@ -1,0 +1,149 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+
+	"github.com/graphbatch/graphbatch/csvio"
+	"github.com/graphbatch/graphbatch/graph"
+	"github.com/graphbatch/graphbatch/graph/graphtest"
+)
+
+// recorder passes envelopes on to a sender, noting each item's method and
+// row as it goes.
+type recorder struct {
+	Sender
+	mu   sync.Mutex
+	sent []string // "GET 1", "PATCH 1", …
+}
+
+func (r *recorder) Batch(ctx context.Context, v graph.Version, reqs []graph.Request) (*graph.BatchResult, error) {
+	r.mu.Lock()
+	for _, q := range reqs {
+		r.sent = append(r.sent, q.Method+" "+q.ID)
+	}
+	r.mu.Unlock()
+	return r.Sender.Batch(ctx, v, reqs)
+}
+
+// statusRow returns a device-status row of p1/id setting status.
+func statusRow(num int, id, status string) csvio.Row {
+	r := row(num, "p1", id)
+	r.Fields[statusCol] = status
+	return r
+}
+
+// memTable is a TableWriter in memory.
+type memTable struct {
+	records [][]string
+	syncs   int
+}
+
+func (m *memTable) Write(rec []string) error { m.records = append(m.records, slices.Clone(rec)); return nil }
+func (m *memTable) Sync() error              { m.syncs++; return nil }
+
+// TestRowsOfOneEntityReadAndWriteInInputOrder: each row of an entity is
+// read after the row before it was written, so that it compares with, and
+// backs up, what that row left.
+func TestRowsOfOneEntityReadAndWriteInInputOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, emu := emulated(graphtest.Options{Limits: &graphtest.NoLimits})
+		if err := emu.Put(graph.V1, graphtest.DeviceStatusPath("p1", "e"), map[string]any{"status": "nonCompliant"}); err != nil {
+			t.Fatal(err)
+		}
+		rows := []csvio.Row{
+			statusRow(1, "e", "compliant"), statusRow(2, "e", "nonCompliant"), statusRow(3, "other", "unknown"),
+			statusRow(4, "E", "nonCompliant"), statusRow(5, "e", "compliant"),
+		}
+		rec := &recorder{Sender: client}
+		bak := &memTable{}
+		cols := []string{"policyId", "id", "status"}
+		w, _, err := runTestWith(t, rows, rec, Config{SkipUnchanged: true, Backup: NewBackup(bak, cols, 2, graph.DefaultNullToken)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ofE []string
+		for _, s := range rec.sent {
+			if !strings.HasSuffix(s, " 3") {
+				ofE = append(ofE, s)
+			}
+		}
+		want := []string{"GET 1", "PATCH 1", "GET 2", "PATCH 2", "GET 4", "GET 5", "PATCH 5"}
+		if !slices.Equal(ofE, want) {
+			t.Errorf("sent for entity e: %v, want %v", ofE, want)
+		}
+		got := w.byRow(t)
+		for n, o := range map[int]csvio.Outcome{1: csvio.Updated, 2: csvio.Updated, 3: csvio.Unchanged, 4: csvio.Unchanged, 5: csvio.Updated} {
+			if got[n].Outcome != o {
+				t.Errorf("row %d: %s, want %s", n, got[n].Outcome, o)
+			}
+		}
+		if want := [][]string{{"p1", "e", "nonCompliant"}}; !slices.EqualFunc(bak.records, want, slices.Equal) {
+			t.Errorf("backup %q, want %q: each entity's column once, as it was first", bak.records, want)
+		}
+	})
+}
+
+// TestReadAnsweredWithoutEntity: a read answered 2xx without an entity
+// (no body, or null) says nothing of what Graph holds: the row is neither
+// unchanged nor backed up from it, and not written.
+func TestReadAnsweredWithoutEntity(t *testing.T) {
+	for _, body := range []string{"", "null"} {
+		t.Run(fmt.Sprintf("%q", body), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				send := &scriptedSender{fn: func(reqs []graph.Request) *graph.BatchResult {
+					res := &graph.BatchResult{}
+					for _, q := range reqs {
+						resp := graph.Response{ID: q.ID, Status: 200}
+						if q.Method == "GET" {
+							resp.Status, resp.Body = 204, []byte(body)
+							if body != "" {
+								resp.Status = 200
+							}
+						}
+						res.Responses = append(res.Responses, resp)
+					}
+					return res
+				}}
+				r := row(1, "p1", "d1")
+				r.Fields[statusCol] = ""
+				r.Fields[slices.Index(deviceTarget.Columns(), "deviceDisplayName")] = "#null" // what a null answer would seem to hold
+				bak := &memTable{}
+				w, sum, err := runTestWith(t, []csvio.Row{r}, send, Config{SkipUnchanged: true, MaxAttempts: 2,
+					Backup: NewBackup(bak, []string{"policyId", "id", "deviceDisplayName"}, 2, graph.DefaultNullToken)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if o := w.byRow(t)[1]; o.Outcome != csvio.Failed {
+					t.Errorf("outcome %s (%s), want failed", o.Outcome, o.ErrorMessage)
+				}
+				if sum.Sends != 0 || len(bak.records) != 0 {
+					t.Errorf("%d writes and %d backup records, want none", sum.Sends, len(bak.records))
+				}
+			})
+		})
+	}
+}
+
+// TestThrottledReadsWaitAndGoAgain: reads over Graph's request limit are
+// answered 429; they wait their Retry-After, all of them, and every row
+// still ends.
+func TestThrottledReadsWaitAndGoAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		limits := graphtest.Limits{AppRequests: 100, AppWrites: 50}
+		client, emu := emulated(graphtest.Options{Limits: &limits})
+		_, sum, err := runTestWith(t, distinctRows(400), client, Config{SkipUnchanged: true}) // reads without a ceiling of their own
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := emu.Counters()
+		if sum.Updated != 400 || c.ThrottledReads == 0 || c.EarlyReadRetries != 0 {
+			t.Errorf("%d updated, %d reads throttled, %d sent again early; want 400, some, 0", sum.Updated, c.ThrottledReads, c.EarlyReadRetries)
+		}
+	})
+}
