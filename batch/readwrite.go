@@ -39,12 +39,27 @@ func (s *scheduler) read(r *item, resp *graph.Response, ids *graph.Error, a *ans
 	case len(changes) == 0 && s.cfg.SkipUnchanged:
 		s.finish(r, csvio.Unchanged, resp.Status, ids, a.at)
 	case s.cfg.Backup != nil:
+		if p := unread(r.patch, resp.Body); p != nil {
+			s.fail(r, &graph.Error{Status: resp.Status, RequestID: ids.RequestID, ClientRequestID: ids.ClientRequestID,
+				Message: "Graph's answer to the read has no " + p.Name + " (is it a property of the entity's type?): with no value to back up, the row is not written"}, a.at, true)
+			return
+		}
 		r.current = resp.Body
 		s.toBackup = append(s.toBackup, r)
 	default:
 		r.kind = writes
 		s.makeReady(r, a.at)
 	}
+}
+
+// unread returns the first property p sets that the answer to its read
+// leaves out, or nil.
+func unread(p graph.Patch, entity []byte) *graph.Prop {
+	holds, err := graph.Values(entity)
+	if err != nil {
+		return nil // Diff has refused it already
+	}
+	return p.Unread(holds)
 }
 
 // readRefused handles a read Graph refused for good. The entity not being

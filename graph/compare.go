@@ -243,8 +243,13 @@ func bytesOf(v any) ([]byte, bool) {
 // Cell writes a JSON value of p as a CSV cell in update's input format:
 // null as the null token, an empty string as EmptyToken, strings as they
 // are, numbers and booleans as JSON writes them, complex and collection
-// values as JSON. Reading the cell back gives a value Equal to raw.
+// values as JSON. Reading the cell back gives a value Equal to raw. No
+// value at all (nil: Graph left the property out) is the empty cell,
+// which leaves the property alone.
 func (p *Prop) Cell(raw json.RawMessage, null string) string {
+	if len(raw) == 0 {
+		return ""
+	}
 	v, err := decodeRaw(raw)
 	switch {
 	case err != nil:
@@ -297,13 +302,14 @@ func (t *Target) ReadURL(path string, p Patch) string {
 type Change struct {
 	Column  string          // the property, or TypeColumn
 	Prop    *Prop           // nil for TypeColumn
-	Current json.RawMessage // what Graph holds; nil when it does not say (null)
+	Current json.RawMessage // what Graph holds; nil when its answer left the property out
 	Desired json.RawMessage
 }
 
 // Diff returns what p would change on an entity of t that Graph says
 // holds current (its JSON object as read): the properties whose values
-// differ by type (see Equal), and its type, when p names another. An
+// differ by type (see Equal), or that the answer leaves out (their values
+// are unknown: Current is nil), and its type, when p names another. An
 // entity whose answer names no type is of t's type, as Graph leaves the
 // declared type out. An answer that is not a JSON object (null, empty) is
 // an error: it says nothing of what the entity holds.
@@ -325,11 +331,24 @@ func (t *Target) Diff(p Patch, current []byte) ([]Change, error) {
 	}
 	for _, s := range p.Sets {
 		now := lookupRaw(holds, s.Prop.Name)
-		if !s.Prop.Equal(now, s.Value) {
+		if now == nil || !s.Prop.Equal(now, s.Value) {
 			changes = append(changes, Change{Column: s.Prop.Name, Prop: s.Prop, Current: now, Desired: s.Value})
 		}
 	}
 	return changes, nil
+}
+
+// Unread returns the first property p sets that holds, an entity's
+// Values as read, leaves out, or nil. Its value is unknown: Graph answers
+// every property a read selects, null or not, so one left out is not
+// there to be read (a property of another type than the entity's).
+func (p Patch) Unread(holds map[string]json.RawMessage) *Prop {
+	for _, s := range p.Sets {
+		if _, ok := holds[strings.ToLower(s.Prop.Name)]; !ok {
+			return s.Prop
+		}
+	}
+	return nil
 }
 
 // lookupRaw returns o's member name, matched without regard to case.

@@ -269,6 +269,10 @@ func TestDiff(t *testing.T) {
 		// Graph leaves out the type of an entity of the declared type.
 		{name: "declared type left out", target: users, cells: map[string]string{TypeColumn: "#microsoft.graph.user", "department": "Finance"},
 			current: `{"department":"Finance"}`},
+		// A property the answer leaves out is unknown, not null: it may
+		// differ, and the plan shows no current value.
+		{name: "not answered", target: users, cells: map[string]string{"department": "#null", "usageLocation": "NL"}, current: `{"usageLocation":"NL"}`,
+			want: []string{"department:  → #null"}},
 		// An answer that is not an entity says nothing of what it holds:
 		// nothing may be taken as unchanged, or backed up, from it.
 		{name: "null answer", target: users, cells: map[string]string{"department": "#null"}, current: `null`, wantErr: true},
@@ -287,6 +291,9 @@ func TestDiff(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Diff(%s) error = %v, want error: %v", tt.current, err, tt.wantErr)
 			}
+			if unread := p.Unread(holdsOf(tt.current)); !tt.wantErr && (unread != nil) != (tt.name == "not answered") {
+				t.Errorf("Unread(%s) = %v", tt.current, unread)
+			}
 			var got []string
 			for _, c := range changes {
 				got = append(got, c.Column+": "+c.Cell(c.Current, DefaultNullToken)+" → "+c.Cell(c.Desired, DefaultNullToken))
@@ -296,4 +303,10 @@ func TestDiff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// holdsOf decodes an answer for Unread, nil if it is not an object.
+func holdsOf(current string) map[string]json.RawMessage {
+	holds, _ := Values([]byte(current))
+	return holds
 }

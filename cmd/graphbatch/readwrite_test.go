@@ -607,3 +607,31 @@ func TestStatusRoutesRefusingReads(t *testing.T) {
 		}
 	})
 }
+
+// TestBackupOfAPropertyGraphDidNotAnswer: a row setting a property the
+// read did not answer (here, of another type than the entity's) has no
+// value to back up: it fails unwritten, and the backup stays restorable.
+func TestBackupOfAPropertyGraphDidNotAnswer(t *testing.T) {
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, map[string]map[string]any{
+		"/deviceManagement/deviceCompliancePolicies/c2": {"@odata.type": "#microsoft.graph.iosCompliancePolicy", "displayName": "iOS", "passcodeRequired": true},
+	})
+	dir := t.TempDir()
+	in, out, bak := filepath.Join(dir, "in.csv"), filepath.Join(dir, "out.csv"), filepath.Join(dir, "backup.csv")
+	writeFile(t, in, "id,@odata.type,displayName,passwordRequired\nc2,windows10CompliancePolicy,Win,true\n")
+	code, _, stderr := runCmd(t, "update", "compliance-policies", "--in", in, "--out", out, "--backup", bak, "--graph-endpoint", emu.URL, "--auth", "none")
+	if code != exitRowsFailed {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitRowsFailed, stderr)
+	}
+	res := readResults(t, out)
+	if len(res) != 1 || res[0].Outcome != csvio.Failed || !strings.Contains(res[0].ErrorMessage, "passwordRequired") {
+		t.Errorf("results %+v, want row 1 failed naming passwordRequired", res)
+	}
+	if got := lines(t, bak); len(got) != 1 {
+		t.Errorf("backup %q, want only its header", got)
+	}
+	if c := emu.Counters(); c.Patches != 0 {
+		t.Errorf("%d PATCHes, want 0: nothing is written without its backup", c.Patches)
+	}
+}
