@@ -44,8 +44,11 @@ type memTable struct {
 	syncs   int
 }
 
-func (m *memTable) Write(rec []string) error { m.records = append(m.records, slices.Clone(rec)); return nil }
-func (m *memTable) Sync() error              { m.syncs++; return nil }
+func (m *memTable) Write(rec []string) error {
+	m.records = append(m.records, slices.Clone(rec))
+	return nil
+}
+func (m *memTable) Sync() error { m.syncs++; return nil }
 
 // TestRowsOfOneEntityReadAndWriteInInputOrder: each row of an entity is
 // read after the row before it was written, so that it compares with, and
