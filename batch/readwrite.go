@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -22,6 +23,11 @@ func (c *Config) reads() bool { return c.SkipUnchanged || c.Backup != nil || c.P
 // it changes nothing (or is only planned), or goes on to be written, after
 // its backup.
 func (s *scheduler) read(r *item, resp *graph.Response, ids *graph.Error, a *answer) {
+	if b := bytes.TrimSpace(resp.Body); len(b) == 0 || string(b) == "null" {
+		s.unreadable(r, &graph.Error{Status: resp.Status, RequestID: ids.RequestID, ClientRequestID: ids.ClientRequestID,
+			Message: "Graph answered the read without the entity"}, a)
+		return
+	}
 	changes, err := s.cfg.Target.Diff(r.patch, resp.Body)
 	if err != nil {
 		s.apply(r, transient, &graph.Error{Message: "Graph's answer to the read is not an object: " + graph.Clean(err.Error()),
@@ -63,12 +69,22 @@ func unread(p graph.Patch, entity []byte) *graph.Prop {
 }
 
 // readRefused handles a read Graph refused for good. The entity not being
-// there fails the row. A route Graph will not read at all makes
-// --skip-unchanged warn once and write every row unread, but fails the row
-// when a backup or a plan needs what it holds: nothing is written without
-// its backup.
+// there fails the row; a route Graph will not read at all is unreadable.
 func (s *scheduler) readRefused(r *item, ge *graph.Error, a *answer) {
-	if graph.RouteRefused(ge) && s.cfg.Backup == nil && s.cfg.Plan == nil {
+	if graph.RouteRefused(ge) {
+		s.unreadable(r, ge, a)
+		return
+	}
+	s.fail(r, ge, a.at, true)
+}
+
+// unreadable handles a read that cannot tell what the entity holds: its
+// route refused (ge), or answered without the entity (204, null). That
+// makes --skip-unchanged warn once and write every row unread, but fails
+// the row when a backup or a plan needs what it holds: nothing is written
+// without its backup.
+func (s *scheduler) unreadable(r *item, ge *graph.Error, a *answer) {
+	if s.cfg.Backup == nil && s.cfg.Plan == nil {
 		if !s.readsOff {
 			s.readsOff = true
 			s.cfg.Log.Warn().Int("httpStatus", ge.Status).Str("errorCode", ge.Code).Str("target", s.cfg.Target.Template).

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -8,6 +9,9 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/graphbatch/graphbatch/csvio"
 	"github.com/graphbatch/graphbatch/graph"
@@ -93,43 +97,66 @@ func TestRowsOfOneEntityReadAndWriteInInputOrder(t *testing.T) {
 }
 
 // TestReadAnsweredWithoutEntity: a read answered 2xx without an entity
-// (no body, or null) says nothing of what Graph holds: the row is neither
-// unchanged nor backed up from it, and not written.
+// (204 with no body, or null) says nothing of what Graph holds, as a
+// route that cannot be read (CONTRACT §8): the row is never unchanged nor
+// backed up from it. --skip-unchanged writes it unread, warning once;
+// --backup fails it unwritten; neither waits for retries.
 func TestReadAnsweredWithoutEntity(t *testing.T) {
 	for _, body := range []string{"", "null"} {
-		t.Run(fmt.Sprintf("%q", body), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				send := &scriptedSender{fn: func(reqs []graph.Request) *graph.BatchResult {
-					res := &graph.BatchResult{}
-					for _, q := range reqs {
-						resp := graph.Response{ID: q.ID, Status: 200}
-						if q.Method == "GET" {
-							resp.Status, resp.Body = 204, []byte(body)
-							if body != "" {
-								resp.Status = 200
+		for _, backup := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%q backup=%v", body, backup), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					send := &scriptedSender{fn: func(reqs []graph.Request) *graph.BatchResult {
+						res := &graph.BatchResult{}
+						for _, q := range reqs {
+							resp := graph.Response{ID: q.ID, Status: 200}
+							if q.Method == "GET" {
+								resp.Status, resp.Body = 204, []byte(body)
+								if body != "" {
+									resp.Status = 200
+								}
 							}
+							res.Responses = append(res.Responses, resp)
 						}
-						res.Responses = append(res.Responses, resp)
+						return res
+					}}
+					rows := distinctRows(3)
+					for _, r := range rows {
+						r.Fields[statusCol] = ""
+						r.Fields[slices.Index(deviceTarget.Columns(), "deviceDisplayName")] = "#null" // what a null answer would seem to hold
 					}
-					return res
-				}}
-				r := row(1, "p1", "d1")
-				r.Fields[statusCol] = ""
-				r.Fields[slices.Index(deviceTarget.Columns(), "deviceDisplayName")] = "#null" // what a null answer would seem to hold
-				bak := &memTable{}
-				w, sum, err := runTestWith(t, []csvio.Row{r}, send, Config{SkipUnchanged: true, MaxAttempts: 2,
-					Backup: NewBackup(bak, []string{"policyId", "id", "deviceDisplayName"}, 2, graph.DefaultNullToken)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if o := w.byRow(t)[1]; o.Outcome != csvio.Failed {
-					t.Errorf("outcome %s (%s), want failed", o.Outcome, o.ErrorMessage)
-				}
-				if sum.Sends != 0 || len(bak.records) != 0 {
-					t.Errorf("%d writes and %d backup records, want none", sum.Sends, len(bak.records))
-				}
+					var logs bytes.Buffer
+					cfg := Config{SkipUnchanged: true, Log: zerolog.New(&logs)}
+					bak := &memTable{}
+					if backup {
+						cfg.Backup = NewBackup(bak, []string{"policyId", "id", "deviceDisplayName"}, 2, graph.DefaultNullToken)
+					}
+					start := time.Now()
+					w, sum, err := runTestWith(t, rows, send, cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, wantSends, wantWarnings := csvio.Updated, int64(3), 1
+					if backup {
+						want, wantSends, wantWarnings = csvio.Failed, 0, 0
+					}
+					for n, o := range w.byRow(t) {
+						if o.Outcome != want {
+							t.Errorf("row %d: %s (%s), want %s", n, o.Outcome, o.ErrorMessage, want)
+						}
+					}
+					if sum.Sends != wantSends || len(bak.records) != 0 {
+						t.Errorf("%d writes and %d backup records, want %d and none", sum.Sends, len(bak.records), wantSends)
+					}
+					if n := strings.Count(logs.String(), "rows are written without being read"); n != wantWarnings {
+						t.Errorf("%d warnings, want %d:\n%s", n, wantWarnings, logs.String())
+					}
+					if d := time.Since(start); d > time.Second {
+						t.Errorf("took %s: the reads were retried", d)
+					}
+				})
 			})
-		})
+		}
 	}
 }
 
