@@ -215,10 +215,8 @@ func (b *Backup) add(keys []string, p graph.Patch, current []byte) error {
 // pairHash identifies an entity's column in Backup.seen.
 func pairHash(keys []string, column string) uint64 {
 	h := fnv.New64a()
-	for _, k := range keys {
-		h.Write([]byte(strings.ToLower(strings.TrimSpace(k))))
-		h.Write([]byte{0})
-	}
+	h.Write([]byte(entityKey(keys)))
+	h.Write([]byte{0})
 	h.Write([]byte(strings.ToLower(column)))
 	return h.Sum64()
 }
