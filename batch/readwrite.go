@@ -45,9 +45,9 @@ func (s *scheduler) read(r *item, resp *graph.Response, ids *graph.Error, a *ans
 	case len(changes) == 0 && s.cfg.SkipUnchanged:
 		s.finish(r, csvio.Unchanged, resp.Status, ids, a.at)
 	case s.cfg.Backup != nil:
-		if p := unread(r.patch, resp.Body); p != nil {
+		if msg := s.cfg.Backup.problem(r.patch, resp.Body); msg != "" {
 			s.fail(r, &graph.Error{Status: resp.Status, RequestID: ids.RequestID, ClientRequestID: ids.ClientRequestID,
-				Message: "Graph's answer to the read has no " + p.Name + " (is it a property of the entity's type?): with no value to back up, the row is not written"}, a.at, true)
+				Message: msg + ": with nothing to back up, the row is not written"}, a.at, true)
 			return
 		}
 		r.current = resp.Body
@@ -56,16 +56,6 @@ func (s *scheduler) read(r *item, resp *graph.Response, ids *graph.Error, a *ans
 		r.kind = writes
 		s.makeReady(r, a.at)
 	}
-}
-
-// unread returns the first property p sets that the answer to its read
-// leaves out, or nil.
-func unread(p graph.Patch, entity []byte) *graph.Prop {
-	holds, err := graph.Values(entity)
-	if err != nil {
-		return nil // Diff has refused it already
-	}
-	return p.Unread(holds)
 }
 
 // readRefused handles a read Graph refused for good. The entity not being
@@ -175,6 +165,26 @@ func (b *Backup) Seen(record []string) {
 			b.seen[pairHash(record[:b.nkeys], b.columns[i])] = struct{}{}
 		}
 	}
+}
+
+// problem says why the values Graph holds (entity, as read) of what p
+// sets cannot be backed up, or "": the read's answer leaves one out (a
+// property of another type than the entity's), or one is a text no cell
+// can hold (the null token itself).
+func (b *Backup) problem(p graph.Patch, entity []byte) string {
+	holds, err := graph.Values(entity)
+	if err != nil {
+		return "Graph's answer to the read is not an entity"
+	}
+	if prop := p.Unread(holds); prop != nil {
+		return "Graph's answer to the read has no " + prop.Name + " (is it a property of the entity's type?)"
+	}
+	for _, set := range p.Sets {
+		if _, err := set.Prop.CellOf(holds[strings.ToLower(set.Prop.Name)], b.null); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
 }
 
 // add writes the backup record of a row about to be written: for each

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"reflect"
 	"slices"
@@ -278,6 +279,24 @@ func (p *Prop) Cell(raw json.RawMessage, null string) string {
 		return "false"
 	}
 	return string(raw)
+}
+
+// CellOf is Cell for a cell that must read back as the value itself (a
+// backup, an export). It fails for a string that is the null token or
+// EmptyToken: its cell would read back as null or as the empty string.
+func (p *Prop) CellOf(raw json.RawMessage, null string) (string, error) {
+	cell := p.Cell(raw, null)
+	if cell != null && cell != EmptyToken {
+		return cell, nil
+	}
+	if v, err := decodeRaw(raw); err == nil && v == cell {
+		what := "null (choose another --null-token)"
+		if cell == EmptyToken {
+			what = "an empty string"
+		}
+		return "", fmt.Errorf("%s holds the text %q, which no cell can hold: it reads back as %s", p.Name, cell, what)
+	}
+	return cell, nil
 }
 
 // ReadURL returns the URL, relative to the version root, that reads what

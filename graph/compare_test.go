@@ -310,3 +310,36 @@ func holdsOf(current string) map[string]json.RawMessage {
 	holds, _ := Values([]byte(current))
 	return holds
 }
+
+// TestCellOfTokens: a string that is itself the null token or #empty has
+// no cell that reads back as it; CellOf says so rather than write one
+// that would set null or "".
+func TestCellOfTokens(t *testing.T) {
+	t.Parallel()
+	m, err := BuiltinModel(V1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := m.Type("microsoft.graph.user")
+	tests := []struct {
+		prop    *Prop
+		raw     string
+		null    string
+		want    string
+		wantErr bool
+	}{
+		{user.Prop("jobTitle"), `"#null"`, DefaultNullToken, "", true},
+		{user.Prop("jobTitle"), `"#null"`, "<null>", "#null", false}, // another null token frees it
+		{user.Prop("jobTitle"), `"<null>"`, "<null>", "", true},
+		{user.Prop("jobTitle"), `"#empty"`, DefaultNullToken, "", true},
+		{user.Prop("jobTitle"), `null`, DefaultNullToken, DefaultNullToken, false},
+		{user.Prop("jobTitle"), `""`, DefaultNullToken, EmptyToken, false},
+		{user.Prop("businessPhones"), `["#null"]`, DefaultNullToken, `["#null"]`, false}, // JSON: a string in quotes
+	}
+	for _, tt := range tests {
+		got, err := tt.prop.CellOf(json.RawMessage(tt.raw), tt.null)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("CellOf(%s, null %q) = %q, %v; want %q, error %v", tt.raw, tt.null, got, err, tt.want, tt.wantErr)
+		}
+	}
+}

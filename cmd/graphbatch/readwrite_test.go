@@ -635,3 +635,42 @@ func TestBackupOfAPropertyGraphDidNotAnswer(t *testing.T) {
 		t.Errorf("%d PATCHes, want 0: nothing is written without its backup", c.Patches)
 	}
 }
+
+// TestTextThatIsAToken: a string Graph holds that is itself the null
+// token has no cell in update's input format. An export says so and
+// suggests another --null-token, with which it round-trips; a backup
+// fails the row unwritten rather than back up a value that would
+// restore as null.
+func TestTextThatIsAToken(t *testing.T) {
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, map[string]map[string]any{"/users/u1": {"department": "Finance", "jobTitle": "#null"}, "/users/u2": {"jobTitle": nil}})
+	dir := t.TempDir()
+	endpoint := []string{"--graph-endpoint", emu.URL, "--auth", "none"}
+	export := filepath.Join(dir, "export.csv")
+	code, _, stderr := runCmd(t, append([]string{"export", "users", "--select", "department,jobTitle", "--out", export}, endpoint...)...)
+	if code != exitFatal || !strings.Contains(stderr, "--null-token") {
+		t.Errorf("export: exit %d, want %d suggesting --null-token; stderr:\n%s", code, exitFatal, stderr)
+	}
+	code, _, stderr = runCmd(t, append([]string{"export", "users", "--select", "department,jobTitle", "--out", export, "--overwrite", "--null-token", "<null>"}, endpoint...)...)
+	if code != exitOK {
+		t.Fatalf("export --null-token: exit %d; stderr:\n%s", code, stderr)
+	}
+	code, _, stderr = runCmd(t, append([]string{"update", "users", "--in", export, "--out", filepath.Join(dir, "r.csv"), "--skip-unchanged", "--null-token", "<null>"}, endpoint...)...)
+	if code != exitOK || emu.Counters().Patches != 0 {
+		t.Errorf("round trip: exit %d, %d PATCHes; want 0 and 0; stderr:\n%s", code, emu.Counters().Patches, stderr)
+	}
+
+	in, out, bak := filepath.Join(dir, "in.csv"), filepath.Join(dir, "out.csv"), filepath.Join(dir, "backup.csv")
+	writeFile(t, in, "id,jobTitle\nu1,Analyst\nu2,Analyst\n")
+	code, _, stderr = runCmd(t, append([]string{"update", "users", "--in", in, "--out", out, "--backup", bak}, endpoint...)...)
+	if code != exitRowsFailed {
+		t.Fatalf("update: exit %d, want %d; stderr:\n%s", code, exitRowsFailed, stderr)
+	}
+	if got := outcomes(t, out); got[1] != csvio.Failed || got[2] != csvio.Updated {
+		t.Errorf("outcomes %v, want row 1 failed (its jobTitle has no cell), row 2 updated", got)
+	}
+	if got := readEntity(t, emu, "/users/u1")["jobTitle"]; got != "#null" {
+		t.Errorf("u1's jobTitle is %v, want #null: written without its backup", got)
+	}
+}
