@@ -30,7 +30,7 @@ func (s *scheduler) read(r *item, resp *graph.Response, ids *graph.Error, a *ans
 	}
 	changes, err := s.cfg.Target.Diff(r.patch, resp.Body)
 	if err != nil {
-		s.apply(r, transient, &graph.Error{Message: "Graph's answer to the read is not an object: " + graph.Clean(err.Error()),
+		s.apply(r, transient, &graph.Error{Status: resp.Status, Message: "Graph's answer to the read is not an object: " + graph.Clean(err.Error()),
 			RequestID: ids.RequestID, ClientRequestID: ids.ClientRequestID}, a)
 		return
 	}

@@ -177,3 +177,26 @@ func TestThrottledReadsWaitAndGoAgain(t *testing.T) {
 		}
 	})
 }
+
+// TestReadAnswerNotAnObject: a read answered with JSON that is not an
+// entity is a malformed answer, sent again, then failed with the status
+// Graph gave it.
+func TestReadAnswerNotAnObject(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		send := &scriptedSender{fn: func(reqs []graph.Request) *graph.BatchResult {
+			res := &graph.BatchResult{}
+			for _, q := range reqs {
+				res.Responses = append(res.Responses, graph.Response{ID: q.ID, Status: 200, Body: []byte(`["not","an","entity"]`)})
+			}
+			return res
+		}}
+		w, sum, err := runTestWith(t, distinctRows(1), send, Config{SkipUnchanged: true, MaxAttempts: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := w.byRow(t)[1]
+		if o.Outcome != csvio.Failed || o.HTTPStatus != 200 || o.Attempts != 3 || sum.Sends != 0 {
+			t.Errorf("outcome %s, status %d, %d attempts, %d writes; want failed, 200, 3, 0", o.Outcome, o.HTTPStatus, o.Attempts, sum.Sends)
+		}
+	})
+}
