@@ -77,7 +77,11 @@ func Export(ctx context.Context, list Lister, dst TableWriter, cfg ExportConfig)
 			return err
 		}
 		for _, v := range page.Values {
-			if err := dst.Write(cfg.row(v, props)); err != nil {
+			rec, err := cfg.row(v, props)
+			if err != nil {
+				return err
+			}
+			if err := dst.Write(rec); err != nil {
 				return err
 			}
 			cfg.Stats.Valid.Add(1)
@@ -178,8 +182,9 @@ func (c *ExportConfig) wait(ge *graph.Error, n int) time.Duration {
 	return backoff(n)
 }
 
-// row returns the export's record for one entity.
-func (c *ExportConfig) row(entity json.RawMessage, props []*graph.Prop) []string {
+// row returns the export's record for one entity, or why a value it
+// holds has no cell (see graph.Prop.CellOf).
+func (c *ExportConfig) row(entity json.RawMessage, props []*graph.Prop) ([]string, error) {
 	values, _ := graph.Values(entity)
 	typ := c.Target.Type
 	rec := append([]string(nil), c.Outer...)
@@ -199,10 +204,14 @@ func (c *ExportConfig) row(entity json.RawMessage, props []*graph.Prop) []string
 		case (!has || string(raw) == "null") && !p.Nullable:
 			rec = append(rec, "") // Graph left out a value it cannot null: leave it alone
 		default:
-			rec = append(rec, p.Cell(raw, c.NullToken))
+			cell, err := p.CellOf(raw, c.NullToken)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", typ.ShortName(), graph.Quote(keyCell(values, c.Target.Type)), err)
+			}
+			rec = append(rec, cell)
 		}
 	}
-	return rec
+	return rec, nil
 }
 
 // keyCell returns the entity's key, the value of its key property.

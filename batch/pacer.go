@@ -62,7 +62,7 @@ type Pacer struct {
 	mu        sync.Mutex
 	now       func() time.Time
 	rate      Rate          // the ceiling; N == 0 means none
-	window    time.Duration // rate.Per widened by windowSlack
+	window    time.Duration // rate.Per widened by windowSlack (readSlack)
 	limit     float64       // items allowed per window now, 1 ≤ limit ≤ rate.N
 	granted   events        // sends in the current window, oldest first
 	admitted  events        // items answered without a 429, by send time (about in order), for the last two windows
@@ -81,11 +81,26 @@ type event struct {
 
 // NewPacer returns a Pacer with ceiling r. A zero Rate means no ceiling:
 // only Retry-After holds sends back.
-func NewPacer(r Rate) *Pacer {
+func NewPacer(r Rate) *Pacer { return newPacer(r, windowSlack) }
+
+// readSlack widens a read pacer's window more than windowSlack. Reads and
+// writes share Graph's "any request" budget, and the read ceiling takes
+// all of it that writes leave (CONTRACT §8): reads that reach Graph late
+// in its window, behind a slow network or a busy machine, would take the
+// writes' share, and a write answered 429 cuts the write pacer for many
+// windows (see Pacer), while a slightly slower read costs little.
+const readSlack = 0.10
+
+// NewReadPacer returns a Pacer for reads with ceiling r, whose window is
+// widened by readSlack, so that reads arriving late never crowd out
+// writes.
+func NewReadPacer(r Rate) *Pacer { return newPacer(r, readSlack) }
+
+func newPacer(r Rate, slack float64) *Pacer {
 	p := &Pacer{
 		now:    time.Now,
 		rate:   r,
-		window: time.Duration(float64(r.Per) * (1 + windowSlack)),
+		window: time.Duration(float64(r.Per) * (1 + slack)),
 		limit:  float64(r.N),
 	}
 	p.steadyAt = p.now()

@@ -69,6 +69,23 @@ func TestPacerCeilingIsASlidingWindow(t *testing.T) {
 	})
 }
 
+// TestReadPacerLeavesRoomForLateReads: a read pacer's window is wider, so
+// that reads reaching Graph up to a tenth of a window late still fall in
+// separate windows of Graph's and never take the writes' share.
+func TestReadPacerLeavesRoomForLateReads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := NewReadPacer(Rate{450, 2 * time.Second})
+		start := time.Now()
+		if n, _ := p.TryAcquire(450); n != 450 {
+			t.Fatalf("granted %d of the first 450", n)
+		}
+		time.Sleep(2*time.Second + 150*time.Millisecond)
+		if n, wait := p.TryAcquire(20); n != 0 || wait != 50*time.Millisecond {
+			t.Errorf("after %v: granted %d, wait %v; want none until 2.2 s", time.Since(start), n, wait)
+		}
+	})
+}
+
 func TestPacerGrantsWhatFits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := NewPacer(Rate{50, 20 * time.Second})

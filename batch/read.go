@@ -17,7 +17,7 @@ import (
 type item struct {
 	num, line int
 	keys      []string
-	key       string // the entity's identity: keys in lower case, as Graph compares ids
+	key       string // the entity's identity (entityKey)
 	patch     graph.Patch
 	done      *csvio.Result // set by the reader for a row that is not sent: invalid, or valid in a dry run
 
@@ -134,8 +134,18 @@ func newItem(rec csvio.Row, rowErr *csvio.RowError, cfg *Config, patches *graph.
 		r.done = invalid(rec.Num, rec.Line, keys, err)
 		return r, nil
 	}
-	r.patch, r.key = patch, strings.ToLower(strings.Join(keys, "\x00"))
+	r.patch, r.key = patch, entityKey(keys)
 	return r, nil
+}
+
+// entityKey is the identity of the entity keys name, as Graph tells
+// entities apart: keys trimmed, as their URL has them, and in lower case.
+func entityKey(keys []string) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = strings.ToLower(strings.TrimSpace(k))
+	}
+	return strings.Join(parts, "\x00")
 }
 
 // invalid is the outcome of a row that is not sent. Its message starts

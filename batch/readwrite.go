@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -22,9 +23,14 @@ func (c *Config) reads() bool { return c.SkipUnchanged || c.Backup != nil || c.P
 // it changes nothing (or is only planned), or goes on to be written, after
 // its backup.
 func (s *scheduler) read(r *item, resp *graph.Response, ids *graph.Error, a *answer) {
-	changes, err := graph.Diff(r.patch, resp.Body)
+	if b := bytes.TrimSpace(resp.Body); len(b) == 0 || string(b) == "null" {
+		s.unreadable(r, &graph.Error{Status: resp.Status, RequestID: ids.RequestID, ClientRequestID: ids.ClientRequestID,
+			Message: "Graph answered the read without the entity"}, a)
+		return
+	}
+	changes, err := s.cfg.Target.Diff(r.patch, resp.Body)
 	if err != nil {
-		s.apply(r, transient, &graph.Error{Message: "Graph's answer to the read is not an object: " + graph.Clean(err.Error()),
+		s.apply(r, transient, &graph.Error{Status: resp.Status, Message: "Graph's answer to the read is not an object: " + graph.Clean(err.Error()),
 			RequestID: ids.RequestID, ClientRequestID: ids.ClientRequestID}, a)
 		return
 	}
@@ -39,6 +45,11 @@ func (s *scheduler) read(r *item, resp *graph.Response, ids *graph.Error, a *ans
 	case len(changes) == 0 && s.cfg.SkipUnchanged:
 		s.finish(r, csvio.Unchanged, resp.Status, ids, a.at)
 	case s.cfg.Backup != nil:
+		if msg := s.cfg.Backup.problem(r.patch, resp.Body); msg != "" {
+			s.fail(r, &graph.Error{Status: resp.Status, RequestID: ids.RequestID, ClientRequestID: ids.ClientRequestID,
+				Message: msg + ": with nothing to back up, the row is not written"}, a.at, true)
+			return
+		}
 		r.current = resp.Body
 		s.toBackup = append(s.toBackup, r)
 	default:
@@ -48,12 +59,22 @@ func (s *scheduler) read(r *item, resp *graph.Response, ids *graph.Error, a *ans
 }
 
 // readRefused handles a read Graph refused for good. The entity not being
-// there fails the row. A route Graph will not read at all makes
-// --skip-unchanged warn once and write every row unread, but fails the row
-// when a backup or a plan needs what it holds: nothing is written without
-// its backup.
+// there fails the row; a route Graph will not read at all is unreadable.
 func (s *scheduler) readRefused(r *item, ge *graph.Error, a *answer) {
-	if graph.RouteRefused(ge) && s.cfg.Backup == nil && s.cfg.Plan == nil {
+	if graph.RouteRefused(ge) {
+		s.unreadable(r, ge, a)
+		return
+	}
+	s.fail(r, ge, a.at, true)
+}
+
+// unreadable handles a read that cannot tell what the entity holds: its
+// route refused (ge), or answered without the entity (204, null). That
+// makes --skip-unchanged warn once and write every row unread, but fails
+// the row when a backup or a plan needs what it holds: nothing is written
+// without its backup.
+func (s *scheduler) unreadable(r *item, ge *graph.Error, a *answer) {
+	if s.cfg.Backup == nil && s.cfg.Plan == nil {
 		if !s.readsOff {
 			s.readsOff = true
 			for _, q := range s.ready[reads].take(s.ready[reads].len()) {
@@ -149,6 +170,26 @@ func (b *Backup) Seen(record []string) {
 	}
 }
 
+// problem says why the values Graph holds (entity, as read) of what p
+// sets cannot be backed up, or "": the read's answer leaves one out (a
+// property of another type than the entity's), or one is a text no cell
+// can hold (the null token itself).
+func (b *Backup) problem(p graph.Patch, entity []byte) string {
+	holds, err := graph.Values(entity)
+	if err != nil {
+		return "Graph's answer to the read is not an entity"
+	}
+	if prop := p.Unread(holds); prop != nil {
+		return "Graph's answer to the read has no " + prop.Name + " (is it a property of the entity's type?)"
+	}
+	for _, set := range p.Sets {
+		if _, err := set.Prop.CellOf(holds[strings.ToLower(set.Prop.Name)], b.null); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
 // add writes the backup record of a row about to be written: for each
 // column it sets that is not backed up yet, the value current holds.
 func (b *Backup) add(keys []string, p graph.Patch, current []byte) error {
@@ -187,10 +228,8 @@ func (b *Backup) add(keys []string, p graph.Patch, current []byte) error {
 // pairHash identifies an entity's column in Backup.seen.
 func pairHash(keys []string, column string) uint64 {
 	h := fnv.New64a()
-	for _, k := range keys {
-		h.Write([]byte(strings.ToLower(strings.TrimSpace(k))))
-		h.Write([]byte{0})
-	}
+	h.Write([]byte(entityKey(keys)))
+	h.Write([]byte{0})
 	h.Write([]byte(strings.ToLower(column)))
 	return h.Sum64()
 }

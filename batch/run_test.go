@@ -228,7 +228,8 @@ func TestRunKeepsOneEntityOutOfFlightAndInOrder(t *testing.T) {
 		for i := range 60 {
 			rows = append(rows, row(i+1, "P", fmt.Sprintf("e%d", i%5)))
 		}
-		rows[7].Fields[1] = "E2" // same entity as e2: ids are case-insensitive
+		rows[7].Fields[1] = "E2"   // same entity as e2: ids are case-insensitive
+		rows[8].Fields[1] = " e3 " // same entity as e3: keys are trimmed
 		var (
 			mu       sync.Mutex
 			inFlight = map[string]string{} // entity → the row in flight for it

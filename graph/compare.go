@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math/big"
 	"reflect"
 	"slices"
@@ -14,9 +16,9 @@ import (
 // This file compares the values a row wants with those Graph holds, by
 // type (README, "Safe runs"), and writes Graph's values back as CSV cells.
 
-// EmptyToken is the cell that sets a String property to the empty string:
-// an empty cell leaves a property alone, so a backup or an export of an
-// empty string needs a cell of its own.
+// EmptyToken is the cell that sets a String (or Binary) property to the
+// empty string: an empty cell leaves a property alone, so a backup or an
+// export of an empty string needs a cell of its own.
 const EmptyToken = "#empty"
 
 // Equal reports whether two JSON values of p mean the same: enum members
@@ -244,8 +246,13 @@ func bytesOf(v any) ([]byte, bool) {
 // Cell writes a JSON value of p as a CSV cell in update's input format:
 // null as the null token, an empty string as EmptyToken, strings as they
 // are, numbers and booleans as JSON writes them, complex and collection
-// values as JSON. Reading the cell back gives a value Equal to raw.
+// values as JSON. Reading the cell back gives a value Equal to raw. No
+// value at all (nil: Graph left the property out) is the empty cell,
+// which leaves the property alone.
 func (p *Prop) Cell(raw json.RawMessage, null string) string {
+	if len(raw) == 0 {
+		return ""
+	}
 	v, err := decodeRaw(raw)
 	switch {
 	case err != nil:
@@ -276,14 +283,32 @@ func (p *Prop) Cell(raw json.RawMessage, null string) string {
 	return string(raw)
 }
 
+// CellOf is Cell for a cell that must read back as the value itself (a
+// backup, an export). It fails for a string that is the null token or
+// EmptyToken: its cell would read back as null or as the empty string.
+func (p *Prop) CellOf(raw json.RawMessage, null string) (string, error) {
+	cell := p.Cell(raw, null)
+	if cell != null && cell != EmptyToken {
+		return cell, nil
+	}
+	if v, err := decodeRaw(raw); err == nil && v == cell {
+		what := "null (choose another --null-token)"
+		if cell == EmptyToken {
+			what = "an empty string"
+		}
+		return "", fmt.Errorf("%s holds the text %q, which no cell can hold: it reads back as %s", p.Name, cell, what)
+	}
+	return cell, nil
+}
+
 // ReadURL returns the URL, relative to the version root, that reads what
 // patch p sets on the entity at path: with $select of the properties it
-// sets, unless one of them is only on a derived type (which $select would
-// have to name with a cast); then the whole entity.
+// sets, also when p names the entity's type (Graph answers the entity's
+// type without being asked, and some services, the directory's, answer
+// only a default set of properties without $select), unless one of them
+// is only on a derived type (which $select would have to name with a
+// cast); then the whole entity, as Intune, whose types derive, answers it.
 func (t *Target) ReadURL(path string, p Patch) string {
-	if p.Type != "" {
-		return path
-	}
 	names := make([]string, 0, len(p.Sets))
 	for _, s := range p.Sets {
 		if t.Type.Prop(s.Prop.Name) == nil {
@@ -298,36 +323,54 @@ func (t *Target) ReadURL(path string, p Patch) string {
 type Change struct {
 	Column  string          // the property, or TypeColumn
 	Prop    *Prop           // nil for TypeColumn
-	Current json.RawMessage // what Graph holds; nil when it does not say (null)
+	Current json.RawMessage // what Graph holds; nil when its answer left the property out
 	Desired json.RawMessage
 }
 
-// Diff returns what p would change on an entity that Graph says holds
-// current (its JSON object as read): the properties whose values differ
-// by type (see Equal), and its type, when p names another.
-func Diff(p Patch, current []byte) ([]Change, error) {
-	var holds map[string]json.RawMessage
-	if err := json.Unmarshal(current, &holds); err != nil {
+// Diff returns what p would change on an entity of t that Graph says
+// holds current (its JSON object as read): the properties whose values
+// differ by type (see Equal), or that the answer leaves out (their values
+// are unknown: Current is nil), and its type, when p names another. An
+// entity whose answer names no type is of t's type, as Graph leaves the
+// declared type out. An answer that is not a JSON object (null, empty) is
+// an error: it says nothing of what the entity holds.
+func (t *Target) Diff(p Patch, current []byte) ([]Change, error) {
+	holds, err := object(current)
+	if err != nil {
 		return nil, err
 	}
 	var changes []Change
 	if p.Type != "" {
 		now := member(holds, "@odata.type")
 		var name string
-		_ = json.Unmarshal(now, &name)
+		if json.Unmarshal(now, &name) != nil || name == "" {
+			name, now = "#"+t.Type.Name, mustMarshal("#"+t.Type.Name)
+		}
 		if !strings.EqualFold(strings.TrimPrefix(name, "#"), strings.TrimPrefix(p.Type, "#")) {
 			changes = append(changes, Change{Column: TypeColumn, Current: now, Desired: mustMarshal(p.Type)})
 		}
 	}
 	for _, s := range p.Sets {
 		now := member(holds, s.Prop.Name)
-		if !s.Prop.Equal(now, s.Value) {
+		if now == nil || !s.Prop.Equal(now, s.Value) {
 			changes = append(changes, Change{Column: s.Prop.Name, Prop: s.Prop, Current: now, Desired: s.Value})
 		}
 	}
 	return changes, nil
 }
 
+// Unread returns the first property p sets that holds, an entity's
+// Values as read, leaves out, or nil. Its value is unknown: Graph answers
+// every property a read selects, null or not, so one left out is not
+// there to be read (a property of another type than the entity's).
+func (p Patch) Unread(holds map[string]json.RawMessage) *Prop {
+	for _, s := range p.Sets {
+		if _, ok := holds[strings.ToLower(s.Prop.Name)]; !ok {
+			return s.Prop
+		}
+	}
+	return nil
+}
 
 // Cell writes c's current or desired value as a cell of update's input
 // format (see Prop.Cell).
@@ -357,11 +400,23 @@ func RouteRefused(e *Error) bool {
 	return false
 }
 
+// object decodes an entity Graph returned, which must be a JSON object.
+func object(entity []byte) (map[string]json.RawMessage, error) {
+	var holds map[string]json.RawMessage
+	if err := json.Unmarshal(entity, &holds); err != nil {
+		return nil, err
+	}
+	if holds == nil {
+		return nil, errors.New("null, not an object")
+	}
+	return holds, nil
+}
+
 // Values returns the members of an entity Graph returned, by name in
 // lower case.
 func Values(entity []byte) (map[string]json.RawMessage, error) {
-	var holds map[string]json.RawMessage
-	if err := json.Unmarshal(entity, &holds); err != nil {
+	holds, err := object(entity)
+	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]json.RawMessage, len(holds))

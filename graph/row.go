@@ -325,10 +325,16 @@ func (r *Row) token(p *Prop, cell string) (json.RawMessage, error) {
 		return nil, fmt.Errorf("is %s, but %s cannot be null", r.null, p.Name)
 	case cell == r.null:
 		return json.RawMessage("null"), nil
-	case cell == EmptyToken && p.Type == EdmString && !p.Collection:
+	case cell == EmptyToken && p.emptyable():
 		return json.RawMessage(`""`), nil
 	}
 	return nil, nil
+}
+
+// emptyable reports whether the empty JSON string is a value of p, which
+// only EmptyToken can set: a String, or a Binary of no bytes.
+func (p *Prop) emptyable() bool {
+	return !p.Collection && (p.Type == EdmString || p.Type == EdmBinary)
 }
 
 // prop returns typ's settable property name, or nil.

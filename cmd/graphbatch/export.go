@@ -92,7 +92,7 @@ func runExport(ctx context.Context, opts *exportOptions, std streams) error {
 		return err
 	}
 	cfg := batch.ExportConfig{Target: t, Select: opts.Select, Filter: opts.Filter, Outer: outer, PageSize: opts.PageSize,
-		NullToken: opts.Target.NullToken, Pacer: batch.NewPacer(read), Stats: new(batch.Stats), Log: log}
+		NullToken: opts.Target.NullToken, Pacer: batch.NewReadPacer(read), Stats: new(batch.Stats), Log: log}
 	if _, err := cfg.Columns(); err != nil {
 		return &usageError{err}
 	}

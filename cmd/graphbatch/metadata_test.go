@@ -66,7 +66,7 @@ func TestMetadataSaveOpensBeta(t *testing.T) {
 	})
 	defer emu.Close()
 	dir := t.TempDir()
-	in := writeFile(t, dir, "hr.csv", "id,department\nAdeleV@contoso.com,Finance\n")
+	in := writeIn(t, dir, "hr.csv", "id,department\nAdeleV@contoso.com,Finance\n")
 	file := filepath.Join(dir, "beta.csdl")
 	if code, _, stderr := runCmd(t, "update", "users", "--api-version", "beta", "--in", in, "--dry-run"); code != exitUsage || !strings.Contains(stderr, "metadata save --api-version beta") {
 		t.Fatalf("users on the built-in beta: exit %d, want %d with the hint; stderr:\n%s", code, exitUsage, stderr)
@@ -129,7 +129,7 @@ func TestMetadataSaveFailsCleanly(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			file := writeFile(t, dir, "beta.csdl", "the file saved last week")
+			file := writeIn(t, dir, "beta.csdl", "the file saved last week")
 			code, _, stderr := runCmd(t, "metadata", "save", "--api-version", "beta", "--out", file, "--graph-endpoint", tt.endpoint)
 			if code != tt.code || !strings.Contains(stderr, tt.mention) {
 				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tt.code, tt.mention)

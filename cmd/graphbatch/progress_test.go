@@ -283,3 +283,28 @@ func TestProgressEstimatesTotal(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressLogLineWithReads: a run that reads first logs its unchanged
+// rows and its reads; the terminal line shows them too.
+func TestProgressLogLineWithReads(t *testing.T) {
+	var buf bytes.Buffer
+	v := progressView{Total: 100, Done: 60, Updated: 20, Unchanged: 38, Reads: 75, Failed: 2, Elapsed: 10 * time.Second}
+	v.log(zerolog.New(&buf))
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("progress line %q is not JSON: %v", buf.String(), err)
+	}
+	for k, w := range map[string]any{"done": 60.0, "updated": 20.0, "unchanged": 38.0, "reads": 75.0, "failed": 2.0} {
+		if got[k] != w {
+			t.Errorf("progress line %s = %#v, want %#v", k, got[k], w)
+		}
+	}
+	if line := v.line(); !strings.Contains(line, "20 updated, 38 unchanged, 2 failed, 0 invalid · 75 read") {
+		t.Errorf("progress line %q does not show unchanged rows and reads", line)
+	}
+	buf.Reset()
+	progressView{Done: 5, Updated: 5}.log(zerolog.New(&buf))
+	if strings.Contains(buf.String(), "unchanged") || strings.Contains(buf.String(), "reads") {
+		t.Errorf("a run that reads nothing logs reads: %s", buf.String())
+	}
+}

@@ -135,7 +135,7 @@ func (r *runner) prepare(ctx context.Context) (batch.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	cfg.Pacer, cfg.ReadPacer = batch.NewPacer(rate), batch.NewPacer(readRate)
+	cfg.Pacer, cfg.ReadPacer = batch.NewPacer(rate), batch.NewReadPacer(readRate)
 	if err := r.openInput(); err != nil {
 		return cfg, err
 	}

@@ -32,13 +32,11 @@ type wantResult struct {
 	mention string // what errorMessage must contain; "" for none
 }
 
-// writeFile writes content to name in dir and returns its path.
-func writeFile(t *testing.T, dir, name, content string) string {
+// writeIn writes content to name in dir and returns its path.
+func writeIn(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, content)
 	return path
 }
 
@@ -129,7 +127,7 @@ func TestUsersEndToEnd(t *testing.T) {
 	emu := graphtest.NewServer(graphtest.Options{})
 	defer emu.Close()
 	dir := t.TempDir()
-	in := writeFile(t, dir, "hr.csv", `id,department,usageLocation,jobTitle,accountEnabled,employeeHireDate,businessPhones,employeeOrgData
+	in := writeIn(t, dir, "hr.csv", `id,department,usageLocation,jobTitle,accountEnabled,employeeHireDate,businessPhones,employeeOrgData
 AdeleV@contoso.com,Finance,NL,Financial Analyst,TRUE,2024-03-01T00:00:00Z,"[""+31 20 555 0100""]","{""division"":""EMEA"",""costCenter"":""CC-1010""}"
 AlexW@contoso.com,Sales,US,#empty,false,2023-01-15T09:00:00-05:00,[],
 DiegoS@contoso.com,#null,DE,,True,,"[""+49 30 555 0101"",""+49 30 555 0102""]","{""division"":""EMEA"",""costCenter"":null}"
@@ -186,7 +184,7 @@ func TestManagedDevicesEndToEnd(t *testing.T) {
 		d3 = "0a1b2c3d-0000-4000-8000-000000000003"
 		d4 = "0a1b2c3d-0000-4000-8000-000000000004"
 	)
-	in := writeFile(t, dir, "devices.csv", "id,managedDeviceName,notes,managedDeviceOwnerType\n"+
+	in := writeIn(t, dir, "devices.csv", "id,managedDeviceName,notes,managedDeviceOwnerType\n"+
 		d1+",CONTOSO-LT-0001,Reimaged in November,COMPANY\n"+
 		d2+",CONTOSO-LT-0002,#null,personal\n"+
 		d3+",,#empty,UnknownFutureValue\n"+
@@ -235,7 +233,7 @@ func TestCompliancePoliciesEndToEnd(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	in := writeFile(t, dir, "policies.csv", `id,@odata.type,displayName,description,passwordRequired,osMinimumVersion,bitLockerEnabled,passcodeRequired,passcodeMinimumLength
+	in := writeIn(t, dir, "policies.csv", `id,@odata.type,displayName,description,passwordRequired,osMinimumVersion,bitLockerEnabled,passcodeRequired,passcodeMinimumLength
 win-1,#microsoft.graph.windows10CompliancePolicy,Windows baseline,#null,TRUE,10.0.19045,true,,
 ios-1,#microsoft.graph.iosCompliancePolicy,iOS baseline,Phones and tablets,,#null,,true,6
 win-2,windows10CompliancePolicy,,,false,,,,
@@ -297,7 +295,7 @@ GradyA@contoso.com,Engineering,GB
 missing-IsaiahL@contoso.com,Support,BE
 JoniS@contoso.com,Legal,FR
 `
-	in := writeFile(t, dir, "hr.csv", rows)
+	in := writeIn(t, dir, "hr.csv", rows)
 	out := filepath.Join(dir, "hr.results.csv")
 	// One PATCH at a time, so that the results file is in row order.
 	serial := []string{"users", "--in", in, "--batch-size", "1", "--concurrency", "1"}
@@ -319,7 +317,7 @@ JoniS@contoso.com,Legal,FR
 	before := emu.Counters().Patches
 
 	// The failed rows' keys corrected: rows 2 and 5 have their keys changed.
-	writeFile(t, dir, "hr.csv", strings.ReplaceAll(rows, "missing-", ""))
+	writeIn(t, dir, "hr.csv", strings.ReplaceAll(rows, "missing-", ""))
 	code, stderr := updateAgainst(t, emu, append(serial, "--resume")...)
 	if code != exitOK {
 		t.Fatalf("resume: exit %d, want 0; stderr:\n%s", code, stderr)
@@ -355,7 +353,7 @@ JoniS@contoso.com,Legal,FR
 	}
 
 	// A done row's key changed: the results file is not this input's.
-	writeFile(t, dir, "hr.csv", strings.ReplaceAll(strings.ReplaceAll(rows, "missing-", ""), "DiegoS@", "DiegoX@"))
+	writeIn(t, dir, "hr.csv", strings.ReplaceAll(strings.ReplaceAll(rows, "missing-", ""), "DiegoS@", "DiegoX@"))
 	before, recorded := emu.Counters().Patches, readFileString(t, out)
 	code, stderr = updateAgainst(t, emu, append(serial, "--resume")...)
 	if code != exitUsage || !strings.Contains(stderr, `row 3 (keys ["DiegoX@contoso.com"]) was recorded with other keys`) {
@@ -366,7 +364,7 @@ JoniS@contoso.com,Legal,FR
 	}
 
 	// The results of a seed resource (keys policyId,id) are not a users run's.
-	seed := writeFile(t, dir, "seed.results.csv", "row,policyId,id,outcome,httpStatus,errorCode,errorMessage,attempts,requestId,clientRequestId,finishedAt\n")
+	seed := writeIn(t, dir, "seed.results.csv", "row,policyId,id,outcome,httpStatus,errorCode,errorMessage,attempts,requestId,clientRequestId,finishedAt\n")
 	code, stderr = updateAgainst(t, emu, "users", "--in", in, "--out", seed, "--resume")
 	if code != exitUsage || !strings.Contains(stderr, "the first line is not "+resultsHeader) {
 		t.Errorf("resume from a device-statuses results file: exit %d, want %d; stderr:\n%s", code, exitUsage, stderr)
