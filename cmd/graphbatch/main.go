@@ -6,21 +6,14 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"golang.org/x/term"
 )
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		// The live heap is a few megabytes, whatever the file's size: letting
-		// it grow to three times that before a collection, not twice, costs
-		// about 10 MB and a sixth of the CPU of a dry run.
-		debug.SetGCPercent(200)
-	}
 	ctx, abort := signals()
-	std := streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())), Abort: abort, OwnRuntime: true}
+	std := streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())), Abort: abort}
 	os.Exit(run(ctx, os.Args[1:], std))
 }
 

@@ -18,9 +18,6 @@ type streams struct {
 	// Abort is closed by a second Ctrl-C or SIGTERM: stop at once. (The
 	// first cancels the command's context: stop gracefully.)
 	Abort <-chan struct{}
-	// OwnRuntime lets a command tune the Go runtime for itself; only main
-	// sets it, since tests share their process.
-	OwnRuntime bool
 }
 
 // run executes the command line args and returns the exit status.

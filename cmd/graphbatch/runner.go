@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
-	"runtime/metrics"
 	"slices"
 	"time"
 
@@ -44,13 +42,6 @@ func runUpdate(ctx context.Context, opts *updateOptions, std streams) (err error
 		return err
 	}
 	defer stopProfiles()
-	if std.OwnRuntime && !opts.Emulator && !opts.DryRun && os.Getenv("GOMAXPROCS") == "" {
-		// The stages of a run that sends hand work to each other for every
-		// envelope: on one processor no hand-off wakes another thread.
-		// Measured against a fast emulator: 14% less CPU a row at the same
-		// rows/s. A dry run, reading and writing in parallel, keeps them all.
-		runtime.GOMAXPROCS(1)
-	}
 	logs := &swapWriter{w: std.Err}
 	log, err := opts.Log.logger(std, logs)
 	if err != nil {
@@ -154,7 +145,7 @@ func (r *runner) prepare(ctx context.Context) (batch.Config, error) {
 		return cfg, err
 	}
 	r.log.Debug().Str("target", t.Template).Str("apiVersion", string(t.Version)).Str("metadata", t.Model.Source).Str("in", o.In).Str("out", o.Out).
-		Stringer("rate", rate).Stringer("readRate", readRate).Int("gogc", gcPercent()).Int("gomaxprocs", runtime.GOMAXPROCS(0)).Msg("starting")
+		Stringer("rate", rate).Stringer("readRate", readRate).Msg("starting")
 	return cfg, nil
 }
 
@@ -349,14 +340,4 @@ func inputSize(in io.Reader) int64 {
 		return 0
 	}
 	return fi.Size()
-}
-
-// gcPercent returns the collector's GOGC setting, for the log.
-func gcPercent() int {
-	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return int(s[0].Value.Uint64())
 }
