@@ -13,7 +13,7 @@ const maxLoggedProblems = 20
 
 // logProblem logs the first maxLoggedProblems rows that did not succeed,
 // in words a person can act on, with the line to find them at.
-func (s *scheduler) logProblem(r *item, res *csvio.Result) {
+func (s *scheduler) logProblem(line int, res *csvio.Result) {
 	if res.Outcome != csvio.Invalid && res.Outcome != csvio.Failed {
 		return
 	}
@@ -26,12 +26,12 @@ func (s *scheduler) logProblem(r *item, res *csvio.Result) {
 	default:
 		return
 	}
-	where := fmt.Sprintf("row %d (line %d)", res.Row, r.line)
+	where := fmt.Sprintf("row %d (line %d)", res.Row, line)
 	if res.Outcome == csvio.Invalid {
-		s.cfg.Log.Warn().Int("row", res.Row).Int("line", r.line).Msgf("row %d, %s", res.Row, res.ErrorMessage) // the message names the line
+		s.cfg.Log.Warn().Int("row", res.Row).Int("line", line).Msgf("row %d, %s", res.Row, res.ErrorMessage) // the message names the line
 		return
 	}
-	s.cfg.Log.Warn().Int("row", res.Row).Int("line", r.line).Int("httpStatus", res.HTTPStatus).Str("errorCode", res.ErrorCode).
+	s.cfg.Log.Warn().Int("row", res.Row).Int("line", line).Int("httpStatus", res.HTTPStatus).Str("errorCode", res.ErrorCode).
 		Str("requestId", res.RequestID).Int("attempts", res.Attempts).
 		Msgf("%s failed: %d %s: %s", where, res.HTTPStatus, res.ErrorCode, res.ErrorMessage)
 }

@@ -19,7 +19,6 @@ type item struct {
 	keys      []string
 	key       string // the entity's identity (entityKey)
 	patch     graph.Patch
-	done      *csvio.Result // set by the reader for a row that is not sent: invalid, or valid in a dry run
 
 	kind      kind      // what its next envelope does: read it first, or write it
 	reqID     string    // the $batch item id, the row number
@@ -32,10 +31,12 @@ type item struct {
 	current   []byte    // between its read and its backup: what Graph holds
 }
 
-// chunk is what the reader hands the scheduler at a time: rows, and at the
-// end the reason reading stopped (nil at the end of the input).
+// chunk is what the reader hands the scheduler at a time: rows to send,
+// the outcomes of rows that are not sent (invalid, or valid in a dry run),
+// and at the end the reason reading stopped (nil at the end of the input).
 type chunk struct {
 	rows []*item
+	done []record
 	end  bool
 	err  error
 }
@@ -50,9 +51,14 @@ const readChunk = 64
 // keeps it waiting, which is why Run does not wait for it.
 func read(src RowReader, cfg *Config, patches *graph.Row, out chan<- chunk, quit <-chan struct{}) {
 	var batch []*item
+	var done []record
 	hand := func(c chunk) bool {
-		c.rows = batch
-		batch = nil
+		now := time.Now() // the outcomes of rows not sent are known when handed over
+		for i := range done {
+			done[i].FinishedAt = now
+		}
+		c.rows, c.done = batch, done
+		batch, done = nil, nil
 		select {
 		case out <- c:
 			return true
@@ -82,15 +88,20 @@ func read(src RowReader, cfg *Config, patches *graph.Row, out chan<- chunk, quit
 		}
 		seen++
 		cfg.Stats.Read.Add(1)
-		r, err := newItem(rec, rowErr, cfg, patches)
-		if err != nil {
+		r, outcome, err := newItem(rec, rowErr, cfg, patches)
+		switch {
+		case err != nil:
 			hand(chunk{end: true, err: err})
 			return
-		}
-		if r != nil {
+		case r != nil:
 			batch = append(batch, r)
+		case outcome.Outcome != "":
+			if done == nil {
+				done = make([]record, 0, readChunk)
+			}
+			done = append(done, outcome)
 		}
-		if len(batch) == readChunk || (canTell && b.Buffered() == 0 && len(batch) > 0) { // the next Read may wait: let nothing wait with it
+		if n := len(batch) + len(done); n == readChunk || (canTell && b.Buffered() == 0 && n > 0) { // the next Read may wait: let nothing wait with it
 			if !hand(chunk{}) {
 				return
 			}
@@ -100,42 +111,39 @@ func read(src RowReader, cfg *Config, patches *graph.Row, out chan<- chunk, quit
 	hand(chunk{end: true})
 }
 
-// newItem validates one record. It returns nil for a row an earlier run
-// finished, and an error when the row does not match that run's record.
-func newItem(rec csvio.Row, rowErr *csvio.RowError, cfg *Config, patches *graph.Row) (*item, error) {
+// newItem validates one record. It returns the item to send, or the
+// outcome of a row that is not sent, or neither (a zero record) for a row
+// an earlier run finished; and an error when the row does not match that
+// run's record.
+func newItem(rec csvio.Row, rowErr *csvio.RowError, cfg *Config, patches *graph.Row) (*item, record, error) {
 	nkeys := len(cfg.Target.Keys)
 	keys := make([]string, nkeys) // a copy: the reader may reuse Fields
 	if len(rec.Fields) >= nkeys { // the record was read, even if it is not a row
 		copy(keys, rec.Fields)
 	}
 	if rowErr != nil {
-		return &item{num: rowErr.Row, line: rowErr.Line, keys: keys, done: invalid(rowErr.Row, rowErr.Line, keys, rowErr.Err)}, nil
+		return nil, invalid(rowErr.Row, rowErr.Line, keys, rowErr.Err), nil
 	}
 	if h := cfg.History; h != nil {
 		if !h.Match(rec.Num, keys) {
-			return nil, &MismatchError{Row: rec.Num, Keys: keys}
+			return nil, record{}, &MismatchError{Row: rec.Num, Keys: keys}
 		}
 		if h.Done(rec.Num) {
 			cfg.Stats.Skipped.Add(1)
-			return nil, nil
+			return nil, record{}, nil
 		}
 	}
-	r := &item{num: rec.Num, line: rec.Line, keys: keys}
 	if cfg.DryRun { // validated as for sending, but nothing built
 		if err := patches.Check(rec.Fields); err != nil {
-			r.done = invalid(rec.Num, rec.Line, keys, err)
-		} else {
-			r.done = &csvio.Result{Row: rec.Num, Keys: keys, Outcome: csvio.Valid, FinishedAt: time.Now()}
+			return nil, invalid(rec.Num, rec.Line, keys, err), nil
 		}
-		return r, nil
+		return nil, record{Result: csvio.Result{Row: rec.Num, Keys: keys, Outcome: csvio.Valid}, line: rec.Line}, nil
 	}
 	patch, err := patches.NewPatch(rec.Fields)
 	if err != nil {
-		r.done = invalid(rec.Num, rec.Line, keys, err)
-		return r, nil
+		return nil, invalid(rec.Num, rec.Line, keys, err), nil
 	}
-	r.patch, r.key = patch, entityKey(keys)
-	return r, nil
+	return &item{num: rec.Num, line: rec.Line, keys: keys, patch: patch, key: entityKey(keys)}, record{}, nil
 }
 
 // entityKey is the identity of the entity keys name, as Graph tells
@@ -152,12 +160,12 @@ func entityKey(keys []string) string {
 // with the line of the file the row starts on, for finding it in a
 // spreadsheet, where row numbers and line numbers part at the first
 // multi-line cell.
-func invalid(num, line int, keys []string, err error) *csvio.Result {
+func invalid(num, line int, keys []string, err error) record {
 	msg := err.Error()
 	if line > 0 {
 		msg = fmt.Sprintf("line %d: %s", line, msg)
 	}
-	return &csvio.Result{Row: num, Keys: keys, Outcome: csvio.Invalid, ErrorMessage: msg, FinishedAt: time.Now()}
+	return record{Result: csvio.Result{Row: num, Keys: keys, Outcome: csvio.Invalid, ErrorMessage: msg}, line: line}
 }
 
 // CheckHistory reads every row of src and checks it against h, what an

@@ -197,12 +197,15 @@ func (s *scheduler) halt(err error) {
 
 // take receives a chunk from the reader.
 func (s *scheduler) take(c chunk, now time.Time) {
+	for i := range c.done {
+		s.logProblem(c.done[i].line, &c.done[i].Result)
+	}
+	if len(s.pending) == 0 {
+		s.pending = c.done // handed on as it is, unless outcomes wait already
+	} else {
+		s.pending = append(s.pending, c.done...)
+	}
 	for _, r := range c.rows {
-		if r.done != nil {
-			s.logProblem(r, r.done)
-			s.pending = append(s.pending, record{Result: *r.done})
-			continue
-		}
 		s.held++
 		if s.cfg.reads() && !s.readsOff {
 			r.kind = reads
@@ -520,8 +523,8 @@ func (s *scheduler) finish(r *item, o csvio.Outcome, status int, ge *graph.Error
 	} else {
 		s.streak = streak{}
 	}
-	s.logProblem(r, &res)
-	s.pending = append(s.pending, record{Result: res})
+	s.logProblem(r.line, &res)
+	s.pending = append(s.pending, record{Result: res, line: r.line})
 	s.held--
 	if next := s.lines.release(r); next != nil {
 		s.makeReady(next, at)

@@ -51,10 +51,12 @@ func write(dst ResultWriter, outcomes <-chan []record, cfg *Config) error {
 	}
 }
 
-// record is one row's outcome, with its lines of the plan, if any.
+// record is one row's outcome, with its lines of the plan, if any, and the
+// line of the file the row starts on, for the log.
 type record struct {
 	csvio.Result
 	plan [][]string
+	line int
 }
 
 // record writes one outcome to dst, and its plan lines to the plan.
