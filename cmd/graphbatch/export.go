@@ -117,8 +117,8 @@ func runExport(ctx context.Context, opts *exportOptions, std streams) error {
 		err = cerr
 	}
 	sum := cfg.Stats.Snapshot()
-	fmt.Fprintf(std.Err, "\n%d rows exported in %s from %d pages read (%d answered 429, %d 5xx or lost)\n  file: %s\n",
-		sum.Valid, time.Since(start).Round(time.Millisecond), sum.Reads, sum.Throttled, sum.Faults, opts.Out)
+	fmt.Fprintf(std.Err, "\n%s exported in %s from %s read (%d answered 429, %d 5xx or lost)\n  file: %s\n",
+		plural(sum.Valid, "row"), time.Since(start).Round(time.Millisecond), plural(sum.Reads, "page"), sum.Throttled, sum.Faults, terminalSafe(opts.Out))
 	return err
 }
 
