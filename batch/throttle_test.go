@@ -1,13 +1,17 @@
 package batch
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/graphbatch/graphbatch/csvio"
 	"github.com/graphbatch/graphbatch/graph"
@@ -225,6 +229,28 @@ func TestRunFailsAfterMaxAttempts(t *testing.T) {
 		}
 		if slices.ContainsFunc(g.envelopes, func(e []graph.Request) bool { return len(e) > graph.MaxBatchSize }) {
 			t.Error("an envelope held more than 20 requests")
+		}
+	})
+}
+
+// TestCappedWaitIsLoggedInSeconds: the warning for a Retry-After longer
+// than MaxWait once said cappedTo with no unit (issue #10.11).
+func TestCappedWaitIsLoggedInSeconds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs bytes.Buffer
+		log := zerolog.New(&logs).Level(zerolog.WarnLevel)
+		if _, _, err := runTestWith(t, distinctRows(20), throttledOnce("7", "86400", &sendLog{}), Config{Log: log, MaxWait: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+		var line struct {
+			Capped     *float64 `json:"cappedToSeconds"`
+			RetryAfter string   `json:"retryAfter"`
+		}
+		if err := json.Unmarshal(bytes.TrimSpace(logs.Bytes()), &line); err != nil {
+			t.Fatalf("log %q: %v", logs.String(), err)
+		}
+		if line.Capped == nil || *line.Capped != 60 || line.RetryAfter != "86400" {
+			t.Errorf("log %s: want cappedToSeconds 60 and retryAfter 86400", logs.String())
 		}
 	})
 }

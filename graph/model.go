@@ -260,20 +260,11 @@ func lookupFold[T any](items []T, name string, nameOf func(T) string) T {
 // lookupChain is lookupFold over the members of t and its base types, t's
 // first, so that a redeclared member hides the base's.
 func lookupChain[T any](t *DataType, name string, members func(*DataType) []T, nameOf func(T) string) T {
-	var fold T
-	found := false
+	var all []T
 	for b := t; b != nil; b = b.Base {
-		for _, it := range members(b) {
-			n := nameOf(it)
-			if n == name {
-				return it
-			}
-			if !found && strings.EqualFold(n, name) {
-				fold, found = it, true
-			}
-		}
+		all = append(all, members(b)...)
 	}
-	return fold
+	return lookupFold(all, name, nameOf)
 }
 
 func byName(a, b *DataType) int { return strings.Compare(a.Name, b.Name) }

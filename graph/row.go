@@ -237,28 +237,17 @@ func (r *Row) body(cells []string, build bool) (Patch, error) {
 	if n == 0 {
 		return Patch{}, ErrNoProperty
 	}
-	if !build {
-		for i, cell := range cells {
-			if cell == "" {
-				continue
-			}
-			c := cols[i]
-			if c.prop == nil {
-				return Patch{}, &ValueError{Column: r.names[i], Err: r.missing(typ, r.names[i])}
-			}
-			if err := r.check(c.prop, cell); err != nil {
-				return Patch{}, &ValueError{Column: c.prop.Name, Value: cell, Err: err}
-			}
+	var b *bytes.Buffer
+	var sets []Set
+	if build {
+		b = bytes.NewBuffer(make([]byte, 0, size))
+		b.WriteByte('{')
+		if typeName != "" {
+			b.WriteString(`"@odata.type":`)
+			b.Write(mustMarshal(typeName))
 		}
-		return Patch{}, nil
+		sets = make([]Set, 0, n)
 	}
-	b := bytes.NewBuffer(make([]byte, 0, size))
-	b.WriteByte('{')
-	if typeName != "" {
-		b.WriteString(`"@odata.type":`)
-		b.Write(mustMarshal(typeName))
-	}
-	sets := make([]Set, 0, n)
 	for i, cell := range cells {
 		if cell == "" {
 			continue
@@ -266,6 +255,12 @@ func (r *Row) body(cells []string, build bool) (Patch, error) {
 		c := cols[i]
 		if c.prop == nil {
 			return Patch{}, &ValueError{Column: r.names[i], Err: r.missing(typ, r.names[i])}
+		}
+		if !build { // checked as for sending, nothing built
+			if err := r.check(c.prop, cell); err != nil {
+				return Patch{}, &ValueError{Column: c.prop.Name, Value: cell, Err: err}
+			}
+			continue
 		}
 		value, err := r.value(c.prop, cell)
 		if err != nil {
@@ -277,6 +272,9 @@ func (r *Row) body(cells []string, build bool) (Patch, error) {
 		b.Write(c.member)
 		b.Write(value)
 		sets = append(sets, Set{Prop: c.prop, Value: value})
+	}
+	if !build {
+		return Patch{}, nil
 	}
 	b.WriteByte('}')
 	return Patch{Body: b.Bytes(), Type: typeName, Sets: sets}, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,7 +130,7 @@ func outerKeys(t *graph.Target, given []string) ([]string, error) {
 	outer := make([]string, len(want))
 	for _, kv := range given {
 		name, value, ok := strings.Cut(kv, "=")
-		i := indexFold(want, name)
+		i := slices.IndexFunc(want, func(k string) bool { return strings.EqualFold(k, name) })
 		if !ok || i < 0 {
 			return nil, usagef("--key %s: want NAME=VALUE with NAME one of the outer placeholders (%s)", graph.Quote(kv), strings.Join(want, ", "))
 		}
@@ -144,13 +145,4 @@ func outerKeys(t *graph.Target, given []string) ([]string, error) {
 		}
 	}
 	return outer, nil
-}
-
-func indexFold(names []string, name string) int {
-	for i, n := range names {
-		if strings.EqualFold(n, name) {
-			return i
-		}
-	}
-	return -1
 }

@@ -159,42 +159,27 @@ func (rt *route) canon() string { return rt.canonOf(rt.segs) }
 func (rt *route) collectionCanon() string { return rt.canonOf(rt.segs[:len(rt.segs)-1]) }
 
 func (rt *route) canonOf(segs []segment) string {
-	var b strings.Builder
-	b.WriteString(string(rt.v))
-	for _, s := range segs {
-		b.WriteByte('/')
-		if s.key {
-			b.WriteString(url.PathEscape(strings.ToLower(s.name)))
-		} else {
-			b.WriteString(s.name)
-		}
-	}
-	return b.String()
+	return string(rt.v) + join(segs, func(key string) string { return url.PathEscape(strings.ToLower(key)) })
 }
 
 // path is the path relative to the version root in the metadata's
 // spelling, with the keys as written, escaped.
-func (rt *route) path() string {
-	var b strings.Builder
-	for _, s := range rt.segs {
-		b.WriteByte('/')
-		if s.key {
-			b.WriteString(url.PathEscape(s.name))
-		} else {
-			b.WriteString(s.name)
-		}
-	}
-	return b.String()
-}
+func (rt *route) path() string { return join(rt.segs, url.PathEscape) }
 
 // template is the path with every key replaced by {}, e.g.
 // /users/{}, to compare routes and to look up service profiles.
 func (rt *route) template() string {
+	return join(rt.segs, func(string) string { return "{}" })
+}
+
+// join writes segs as a path, each name as it is and each key as key
+// writes it.
+func join(segs []segment, key func(string) string) string {
 	var b strings.Builder
-	for _, s := range rt.segs {
+	for _, s := range segs {
 		b.WriteByte('/')
 		if s.key {
-			b.WriteString("{}")
+			b.WriteString(key(s.name))
 		} else {
 			b.WriteString(s.name)
 		}
