@@ -29,8 +29,15 @@ type Profile struct {
 
 // ReadLimit is what reads may use without taking the writes' share of the
 // "any request" limit: Any less Write, over Any's window.
-func (p Profile) ReadLimit() Limit {
-	writes := float64(p.Write.N) * float64(p.Any.Per) / float64(p.Write.Per)
+func (p Profile) ReadLimit() Limit { return p.ReadLimitBeside(p.Write) }
+
+// ReadLimitBeside is what reads may use beside writes sent at write (a
+// --rate of the user's): Any less write, over Any's window, at least one.
+func (p Profile) ReadLimitBeside(write Limit) Limit {
+	if write.N == 0 || write.Per <= 0 {
+		return p.Any
+	}
+	writes := float64(write.N) * float64(p.Any.Per) / float64(write.Per)
 	return Limit{N: max(1, p.Any.N-int(writes)), Per: p.Any.Per}
 }
 

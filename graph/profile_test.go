@@ -3,6 +3,7 @@ package graph_test
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/graphbatch/graphbatch/graph"
 )
@@ -61,5 +62,25 @@ func TestBuiltinCSDL(t *testing.T) {
 	}
 	if _, err := graph.BuiltinCSDL("v2.0"); err == nil {
 		t.Errorf("BuiltinCSDL(v2.0) = nil error, want one")
+	}
+}
+
+func TestReadLimitBeside(t *testing.T) {
+	p := graph.IntuneDeviceConfiguration // 100 writes and 1,000 requests per 20 s
+	type Limit = graph.Limit
+	tests := []struct {
+		write Limit
+		want  Limit
+	}{
+		{Limit{N: 100, Per: 20 * time.Second}, Limit{N: 900, Per: 20 * time.Second}},
+		{Limit{N: 5, Per: time.Second}, Limit{N: 900, Per: 20 * time.Second}},       // the same rate in other units
+		{Limit{N: 10, Per: 20 * time.Second}, Limit{N: 990, Per: 20 * time.Second}}, // a lower --rate leaves reads more
+		{Limit{N: 5000, Per: 20 * time.Second}, Limit{N: 1, Per: 20 * time.Second}}, // never none
+		{Limit{}, Limit{N: 1000, Per: 20 * time.Second}},                            // no write ceiling: reads get the limit
+	}
+	for _, tt := range tests {
+		if got := p.ReadLimitBeside(tt.write); got != tt.want {
+			t.Errorf("ReadLimitBeside(%v) = %v, want %v", tt.write, got, tt.want)
+		}
 	}
 }

@@ -342,7 +342,7 @@ func (o *updateOptions) rates(t *graph.Target, log zerolog.Logger) (write, read 
 	if write, err = parseRateFlag("--rate", o.Rate, p.Write, o.NoThrottle); err != nil {
 		return write, read, err
 	}
-	read, err = parseRateFlag("--read-rate", o.ReadRate, p.ReadLimit(), o.NoThrottle)
+	read, err = parseRateFlag("--read-rate", o.ReadRate, p.ReadLimitBeside(graph.Limit(write)), o.NoThrottle)
 	return write, read, err
 }
 
