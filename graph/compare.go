@@ -284,21 +284,30 @@ func (p *Prop) Cell(raw json.RawMessage, null string) string {
 }
 
 // CellOf is Cell for a cell that must read back as the value itself (a
-// backup, an export). It fails for a string that is the null token or
-// EmptyToken: its cell would read back as null or as the empty string.
+// backup, an export). It fails for a value whose cell is the null token
+// or EmptyToken without being null or the empty string: a string that is
+// one of them, or a value that a null token such as "0" or "true" spells.
+// Its cell would read back as null or as the empty string.
 func (p *Prop) CellOf(raw json.RawMessage, null string) (string, error) {
 	cell := p.Cell(raw, null)
 	if cell != null && cell != EmptyToken {
 		return cell, nil
 	}
-	if v, err := decodeRaw(raw); err == nil && v == cell {
-		what := "null (choose another --null-token)"
-		if cell == EmptyToken {
-			what = "an empty string"
-		}
-		return "", fmt.Errorf("%s holds the text %q, which no cell can hold: it reads back as %s", p.Name, cell, what)
+	v, err := decodeRaw(raw)
+	switch {
+	case err != nil: // Cell wrote raw as it is
+		return cell, nil
+	case cell == null && v == nil, cell != null && v == "" && p.emptyable():
+		return cell, nil
 	}
-	return cell, nil
+	what := "null (choose another --null-token)"
+	if cell != null {
+		what = "an empty string"
+	}
+	if s, ok := v.(string); ok {
+		return "", fmt.Errorf("%s holds the text %q, which no cell can hold: it reads back as %s", p.Name, s, what)
+	}
+	return "", fmt.Errorf("%s holds %s, whose cell %q reads back as %s", p.Name, Quote(string(raw)), cell, what)
 }
 
 // ReadURL returns the URL, relative to the version root, that reads what

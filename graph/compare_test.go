@@ -335,6 +335,13 @@ func TestCellOfTokens(t *testing.T) {
 		{user.Prop("jobTitle"), `null`, DefaultNullToken, DefaultNullToken, false},
 		{user.Prop("jobTitle"), `""`, DefaultNullToken, EmptyToken, false},
 		{user.Prop("businessPhones"), `["#null"]`, DefaultNullToken, `["#null"]`, false}, // JSON: a string in quotes
+		// A null token that spells a value of another type: that value's
+		// cell would read back as null.
+		{user.Prop("accountEnabled"), `true`, "true", "", true},
+		{prop(EdmInt32, false, true), `0`, "0", "", true},
+		{user.Prop("businessPhones"), `[]`, "[]", "", true},
+		{user.Prop("accountEnabled"), `null`, "true", "true", false}, // null itself is the token
+		{user.Prop("jobTitle"), `""`, EmptyToken, "", true},          // #empty as the null token: "" has no cell
 	}
 	for _, tt := range tests {
 		got, err := tt.prop.CellOf(json.RawMessage(tt.raw), tt.null)
