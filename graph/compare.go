@@ -395,13 +395,17 @@ func (c Change) Cell(raw json.RawMessage, null string) string {
 }
 
 // RouteRefused reports whether Graph's error for a read says the route
-// itself cannot be read, rather than that the entity does not exist:
+// itself cannot be read, rather than something of the one entity read:
 // Intune answers 400 "No method match route template" (or 405) for GETs on
-// some of its per-device status routes (README, "Safe runs").
+// some of its per-device status routes (README, "Safe runs"). Another 400
+// is about the entity (a key Graph cannot parse: "Invalid object
+// identifier"), as a 404 with a not-found code is: it fails that row, and
+// says nothing of the others.
 func RouteRefused(e *Error) bool {
 	switch {
-	case e.Code == "No method match route template",
-		e.Status == 400, e.Status == 405, e.Status == 501:
+	case strings.EqualFold(e.Code, "No method match route template"),
+		strings.Contains(strings.ToLower(e.Message), "no odata route"),
+		e.Status == 405, e.Status == 501:
 		return true
 	case e.Status == 404:
 		return !strings.Contains(strings.ToLower(e.Code), "notfound") // "Resource not found for the segment" is BadRequest
