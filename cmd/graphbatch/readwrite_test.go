@@ -674,3 +674,46 @@ func TestTextThatIsAToken(t *testing.T) {
 		t.Errorf("u1's jobTitle is %v, want #null: written without its backup", got)
 	}
 }
+
+// TestExportSignsInBeforeCreatingItsFile: an export whose sign-in fails
+// leaves no file behind, so that the next one needs no --overwrite.
+func TestExportSignsInBeforeCreatingItsFile(t *testing.T) {
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, financeStore())
+	t.Setenv("AZURE_CLIENT_SECRET", "")
+	out := filepath.Join(t.TempDir(), "finance.csv")
+	args := []string{"export", "users", "--select", "department", "--out", out, "--graph-endpoint", emu.URL}
+	code, _, stderr := runCmd(t, append(args, "--auth", "secret", "--tenant-id", "t", "--client-id", "c")...)
+	if code == exitOK {
+		t.Fatalf("export without a secret: exit 0; stderr:\n%s", stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("the failed export left %s behind", out)
+	}
+	if code, _, stderr := runCmd(t, append(args, "--auth", "none")...); code != exitOK {
+		t.Errorf("export after a failed one: exit %d; stderr:\n%s", code, stderr)
+	}
+}
+
+// TestExistingPlanOrExportAdvisesOverwrite: plan and export have no
+// --resume; refusing a file that exists, they advise --overwrite only.
+func TestExistingPlanOrExportAdvisesOverwrite(t *testing.T) {
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, financeStore())
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.csv"), filepath.Join(dir, "out.csv")
+	writeFile(t, in, "id,department\nf1,Sales\n")
+	writeFile(t, out, "something\n")
+	endpoint := []string{"--graph-endpoint", emu.URL, "--auth", "none"}
+	for _, args := range [][]string{
+		{"plan", "users", "--in", in, "--out", out},
+		{"export", "users", "--select", "department", "--out", out},
+	} {
+		code, _, stderr := runCmd(t, append(args, endpoint...)...)
+		if code != exitUsage || !strings.Contains(stderr, "--overwrite") || strings.Contains(stderr, "--resume") {
+			t.Errorf("%s: exit %d, want %d advising --overwrite, not --resume; stderr:\n%s", args[0], code, exitUsage, stderr)
+		}
+	}
+}
