@@ -111,7 +111,7 @@ func equalObject(t *DataType, a, b any) bool {
 // objectType is the type an object's @odata.type names, or t.
 func objectType(t *DataType, o map[string]any) *DataType {
 	if s, ok := o["@odata.type"].(string); ok {
-		if d := derivedType(t, s); d != nil {
+		if d := t.Cast(s); d != nil {
 			return d
 		}
 	}
