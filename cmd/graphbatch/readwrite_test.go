@@ -717,3 +717,35 @@ func TestExistingPlanOrExportAdvisesOverwrite(t *testing.T) {
 		}
 	}
 }
+
+// TestLineBreaksRoundTrip: text Graph holds with CR LF line breaks (typed
+// on Windows) is exported and backed up as it is: the unedited export
+// sends no PATCH, and the restore gives the CR LF back.
+func TestLineBreaksRoundTrip(t *testing.T) {
+	const text = "first line\r\nsecond line"
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, map[string]map[string]any{"/users/u1": {"department": "Finance", "jobTitle": text}})
+	dir := t.TempDir()
+	endpoint := []string{"--graph-endpoint", emu.URL, "--auth", "none"}
+	export := filepath.Join(dir, "export.csv")
+	if code, _, stderr := runCmd(t, append([]string{"export", "users", "--select", "department,jobTitle", "--out", export}, endpoint...)...); code != exitOK {
+		t.Fatalf("export: exit %d; stderr:\n%s", code, stderr)
+	}
+	code, _, stderr := runCmd(t, append([]string{"update", "users", "--in", export, "--out", filepath.Join(dir, "r1.csv"), "--skip-unchanged"}, endpoint...)...)
+	if code != exitOK || emu.Counters().Patches != 0 {
+		t.Errorf("the unedited export: exit %d, %d PATCHes; want 0 and 0; stderr:\n%s", code, emu.Counters().Patches, stderr)
+	}
+
+	in, bak := filepath.Join(dir, "in.csv"), filepath.Join(dir, "backup.csv")
+	writeFile(t, in, "id,jobTitle\nu1,Analyst\n")
+	if code, _, stderr := runCmd(t, append([]string{"update", "users", "--in", in, "--out", filepath.Join(dir, "r2.csv"), "--backup", bak}, endpoint...)...); code != exitOK {
+		t.Fatalf("update --backup: exit %d; stderr:\n%s", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, append([]string{"update", "users", "--in", bak, "--out", filepath.Join(dir, "r3.csv")}, endpoint...)...); code != exitOK {
+		t.Fatalf("restore: exit %d; stderr:\n%s", code, stderr)
+	}
+	if got := readEntity(t, emu, "/users/u1")["jobTitle"]; got != text {
+		t.Errorf("restored jobTitle %q, want %q", got, text)
+	}
+}
