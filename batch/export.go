@@ -192,7 +192,7 @@ func (c *ExportConfig) row(entity json.RawMessage, props []*graph.Prop) ([]strin
 	if len(typ.AllDerived()) > 0 {
 		name := graph.TypeOf(values)
 		rec = append(rec, name)
-		if d := derived(typ, name); d != nil {
+		if d := typ.Cast(name); d != nil {
 			typ = d
 		}
 	}
@@ -225,16 +225,4 @@ func keyCell(values map[string]json.RawMessage, t *graph.DataType) string {
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, ",")
-}
-
-// derived returns the type an @odata.type names among t and its derived
-// types, or nil.
-func derived(t *graph.DataType, name string) *graph.DataType {
-	name = strings.TrimPrefix(name, "#")
-	for _, d := range append([]*graph.DataType{t}, t.AllDerived()...) {
-		if strings.EqualFold(d.Name, name) {
-			return d
-		}
-	}
-	return nil
 }

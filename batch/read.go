@@ -12,7 +12,7 @@ import (
 	"github.com/graphbatch/graphbatch/graph"
 )
 
-// row is one input row on its way to its outcome. Only the scheduler
+// item is one input row on its way to its outcome. Only the scheduler
 // touches a row once the reader has handed it over.
 type item struct {
 	num, line int

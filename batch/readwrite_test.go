@@ -200,3 +200,64 @@ func TestReadAnswerNotAnObject(t *testing.T) {
 		}
 	})
 }
+
+// TestReadRefusedForOneEntity: a read answered 400 for one entity (a key
+// Graph cannot parse, "Invalid object identifier") says nothing of the
+// route: that row fails with the read's answer, unwritten, and the other
+// rows are still read, and skipped as unchanged. Only a refusal of the
+// route itself ("No method match route template", 405) makes
+// --skip-unchanged write rows unread (CONTRACT §8).
+func TestReadRefusedForOneEntity(t *testing.T) {
+	for _, tt := range []struct {
+		code      string
+		status    int
+		routeDown bool
+	}{
+		{"Request_BadRequest", 400, false},
+		{"BadRequest", 400, false},
+		{"No method match route template", 400, true},
+		{"", 405, true},
+	} {
+		t.Run(fmt.Sprint(tt.status, tt.code), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				send := &scriptedSender{fn: func(reqs []graph.Request) *graph.BatchResult {
+					res := &graph.BatchResult{}
+					for _, q := range reqs {
+						resp := graph.Response{ID: q.ID, Status: 200}
+						switch {
+						case q.Method == "GET" && (q.ID == "1" || tt.routeDown):
+							resp.Status = tt.status
+							resp.Body = []byte(fmt.Sprintf(`{"error":{"code":%q,"message":"Invalid object identifier 'x'."}}`, tt.code))
+						case q.Method == "GET":
+							resp.Body = []byte(`{"status":"compliant"}`)
+						}
+						res.Responses = append(res.Responses, resp)
+					}
+					return res
+				}}
+				w, sum, err := runTestWith(t, distinctRows(5), send, Config{SkipUnchanged: true, BatchSize: 1, Concurrency: 1, Log: zerolog.Nop()}) // row 1 is answered before the others are read
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := w.byRow(t)
+				if tt.routeDown {
+					if sum.Sends != 5 || sum.Updated != 5 {
+						t.Errorf("%d writes, %d updated; want every row written unread", sum.Sends, sum.Updated)
+					}
+					return
+				}
+				if o := got[1]; o.Outcome != csvio.Failed || o.HTTPStatus != tt.status || o.ErrorCode != tt.code {
+					t.Errorf("row 1: %s %d %s, want failed %d %s", o.Outcome, o.HTTPStatus, o.ErrorCode, tt.status, tt.code)
+				}
+				for n := 2; n <= 5; n++ {
+					if got[n].Outcome != csvio.Unchanged {
+						t.Errorf("row %d: %s, want unchanged: one entity's refused read turned reading off", n, got[n].Outcome)
+					}
+				}
+				if sum.Sends != 0 {
+					t.Errorf("%d writes, want none", sum.Sends)
+				}
+			})
+		})
+	}
+}

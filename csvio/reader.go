@@ -11,12 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding/unicode"
+	xunicode "golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
 
@@ -57,6 +59,9 @@ type Reader struct {
 
 	csv     *csv.Reader
 	in      *bufio.Reader // what csv reads from
+	src     *bufio.Reader // what in reads from: the input as UTF-8
+	tee     *recordTee    // between the two: the current record as written
+	next    int64         // where the next record starts, as csv counts
 	raw     *countReader  // the input as given
 	names   []string      // the file's column names, trimmed
 	index   []int         // for each file column, its place in Row.Fields, or -1 for an unnamed column
@@ -136,7 +141,9 @@ func NewReader(r io.Reader, h Header) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := csv.NewReader(br)
+	tee := &recordTee{r: br}
+	in := bufio.NewReaderSize(tee, 64<<10)
+	c := csv.NewReader(in) // reads from in itself: a *bufio.Reader, so Buffered tells what csv has at hand
 	c.Comma = comma
 	c.FieldsPerRecord = -1 // rows of a different width become invalid rows, not a stop
 	c.ReuseRecord = true   // Read copies the fields it keeps
@@ -146,7 +153,7 @@ func NewReader(r io.Reader, h Header) (*Reader, error) {
 	// reads back as it was. A TAB-separated file keeps them all: there,
 	// dropping "white space" would eat the empty cells.
 	c.TrimLeadingSpace = comma != '\t'
-	rd := &Reader{Comma: comma, csv: c, in: br, raw: raw, width: len(h.Columns), maxCell: h.MaxCell, skipped: skipped}
+	rd := &Reader{Comma: comma, csv: c, in: in, src: br, tee: tee, raw: raw, width: len(h.Columns), maxCell: h.MaxCell, skipped: skipped}
 	if rd.maxCell <= 0 {
 		rd.maxCell = DefaultMaxCell
 	}
@@ -157,6 +164,8 @@ func NewReader(r io.Reader, h Header) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the header: %w", err)
 	}
+	rd.next = c.InputOffset()
+	tee.forget(rd.next)
 	rd.names = make([]string, len(header))
 	for i, name := range header {
 		rd.names[i] = strings.TrimSpace(name)
@@ -230,13 +239,95 @@ func (e *RowError) Unwrap() error { return e.Err }
 // or under a column with no name; a cell longer than Header.MaxCell.
 func (r *Reader) Read() (Row, error) {
 	for {
+		start := r.next
 		rec, err := r.csv.Read()
+		r.next = r.csv.InputOffset()
 		if err != nil {
+			r.tee.forget(r.next)
 			return Row{}, r.readError(err)
 		}
 		if !allEmpty(rec) {
 			r.num++
+			keepCRLF(rec, r.tee.record(start, r.next), r.Comma, r.csv.TrimLeadingSpace)
+			r.tee.forget(r.next)
 			return r.row(rec)
+		}
+		r.tee.forget(r.next)
+	}
+}
+
+// keepCRLF puts back the CR LF line breaks that encoding/csv turned into
+// LF in the quoted cells of rec: a line break inside a quoted cell is part
+// of the value (RFC 4180), and Graph's text may hold CR LF, which an
+// export must read back as it was. raw is the record as written. rec
+// changes only when raw, split again, gives the same cells but for those
+// line breaks: anything else keeps encoding/csv's reading.
+func keepCRLF(rec []string, raw []byte, comma rune, trim bool) {
+	if !bytes.Contains(raw, []byte("\r\n")) || !slices.ContainsFunc(rec, func(c string) bool { return strings.Contains(c, "\n") }) {
+		return
+	}
+	cells, ok := splitRecord(raw, comma, trim)
+	if !ok || len(cells) != len(rec) {
+		return
+	}
+	for i, c := range cells {
+		if strings.ReplaceAll(c, "\r\n", "\n") != rec[i] {
+			return
+		}
+	}
+	copy(rec, cells)
+}
+
+// splitRecord splits raw, one CSV record as written, after any blank
+// lines, into its cells, keeping the line breaks of quoted cells as they
+// are. It reports false for what it cannot split.
+func splitRecord(raw []byte, comma rune, trim bool) ([]string, bool) {
+	for {
+		if rest, ok := bytes.CutPrefix(raw, []byte("\n")); ok {
+			raw = rest
+		} else if rest, ok := bytes.CutPrefix(raw, []byte("\r\n")); ok {
+			raw = rest
+		} else {
+			break
+		}
+	}
+	delim := string(comma)
+	var cells []string
+	for i := 0; ; {
+		if trim {
+			i += len(raw[i:]) - len(bytes.TrimLeftFunc(raw[i:], unicode.IsSpace))
+		}
+		if i < len(raw) && raw[i] == '"' {
+			var b []byte
+			for i++; ; {
+				j := bytes.IndexByte(raw[i:], '"')
+				if j < 0 {
+					return nil, false
+				}
+				b = append(b, raw[i:i+j]...)
+				i += j + 1
+				if i >= len(raw) || raw[i] != '"' {
+					break
+				}
+				b = append(b, '"')
+				i++
+			}
+			cells = append(cells, string(b))
+		} else {
+			j := i
+			for j < len(raw) && raw[j] != '\n' && !bytes.HasPrefix(raw[j:], []byte(delim)) {
+				j++
+			}
+			cells = append(cells, string(bytes.TrimSuffix(raw[i:j], []byte("\r"))))
+			i = j
+		}
+		switch rest := raw[i:]; {
+		case bytes.HasPrefix(rest, []byte(delim)):
+			i += len(delim)
+		case len(rest) == 0, string(rest) == "\n", string(rest) == "\r\n", string(rest) == "\r":
+			return cells, true
+		default:
+			return nil, false
 		}
 	}
 }
@@ -359,7 +450,7 @@ func allEmpty(rec []string) bool {
 
 // Buffered returns how many bytes of input are at hand: when 0, the next
 // Read may wait for more.
-func (r *Reader) Buffered() int { return r.in.Buffered() }
+func (r *Reader) Buffered() int { return r.in.Buffered() + r.src.Buffered() }
 
 // Offset returns how many bytes of the input the Reader has read so far,
 // counted as given (before any UTF-16 decoding), read-ahead included: with
@@ -377,6 +468,32 @@ func (r *Reader) fields() []string {
 	}
 	clear(r.reused)
 	return r.reused
+}
+
+// recordTee passes r on, keeping what it passed from the start of the
+// record being read, so that the record can be split again as written.
+type recordTee struct {
+	r    io.Reader
+	buf  []byte // what was passed on from offset base
+	base int64
+}
+
+func (t *recordTee) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.buf = append(t.buf, p[:n]...)
+	return n, err
+}
+
+// record returns what was passed on from offset from to offset to.
+func (t *recordTee) record(from, to int64) []byte { return t.buf[from-t.base : to-t.base] }
+
+// forget lets go of what comes before offset to, once that is enough to be
+// worth moving the rest.
+func (t *recordTee) forget(to int64) {
+	if k := int(to - t.base); k == len(t.buf) || k >= 64<<10 {
+		t.buf = t.buf[:copy(t.buf, t.buf[k:])]
+		t.base = to
+	}
 }
 
 // countReader counts the bytes read through it.
@@ -403,7 +520,7 @@ func decodeBOM(r io.Reader) (*bufio.Reader, error) {
 	case bytes.HasPrefix(bom, []byte{0xEF, 0xBB, 0xBF}):
 		_, _ = br.Discard(3)
 	case isUTF16(bom):
-		dec := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
+		dec := xunicode.UTF16(xunicode.LittleEndian, xunicode.ExpectBOM).NewDecoder()
 		br = bufio.NewReaderSize(transform.NewReader(br, dec), 64<<10)
 	}
 	return br, nil

@@ -99,11 +99,23 @@ var ignoreLine = cmp.Transformer("NumFields", func(r csvio.Row) struct {
 	}{r.Num, r.Fields}
 })
 
-// fixtureRows are the rows every file in testdata holds.
+// fixtureRows are the rows every file in testdata holds; the files with
+// CRLF line ends have CR LF in the quoted cell too (fixtureCRLF).
 var fixtureRows = []csvio.Row{
 	row(1, 2, "parentId", "pol-1", "id", "dev-1", "status", "compliant", "userName", "alice@contoso.com", "deviceDisplayName", "Alice's laptop"),
 	row(2, 3, "parentId", "pol-1", "id", "dev-2", "status", "nonCompliant", "userName", "Smith, Bob", "deviceDisplayName", "Bob's PC\nsecond desk"),
 	row(3, 5, "parentId", "pol-2", "id", "dev-3", "status", "error", "userName", `Jürgen "JJ" Ødegård`),
+}
+
+// fixtureCRLF returns fixtureRows as a file with CRLF line ends holds
+// them: the line break inside the quoted cell is CR LF.
+func fixtureCRLF() []csvio.Row {
+	rows := slices.Clone(fixtureRows)
+	rows[1].Fields = slices.Clone(rows[1].Fields)
+	for i, f := range rows[1].Fields {
+		rows[1].Fields[i] = strings.ReplaceAll(f, "\n", "\r\n")
+	}
+	return rows
 }
 
 // TestReadFixtures reads every dialect in testdata and expects the same
@@ -142,7 +154,11 @@ func TestReadFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Read(%s) error: %v", tt.file, err)
 			}
-			if diff := cmp.Diff(fixtureRows, got, ignoreLine); diff != "" {
+			want := fixtureRows
+			if b, _ := os.ReadFile(filepath.Join("testdata", tt.file)); bytes.Contains(b, []byte("\r\n")) || bytes.Contains(b, []byte("\r\x00\n")) {
+				want = fixtureCRLF()
+			}
+			if diff := cmp.Diff(want, got, ignoreLine); diff != "" {
 				t.Errorf("rows of %s mismatch (-want +got):\n%s", tt.file, diff)
 			}
 		})
@@ -258,7 +274,7 @@ func TestRead(t *testing.T) {
 		input: "parentId,id,deviceDisplayName\r\np1,d1,\"two\r\nlines\"\r\np1,d2,x\r\n",
 		comma: ',',
 		want: []csvio.Row{
-			row(1, 0, "parentId", "p1", "id", "d1", "deviceDisplayName", "two\nlines"),
+			row(1, 0, "parentId", "p1", "id", "d1", "deviceDisplayName", "two\r\nlines"), // a line break in quotes is the cell's (RFC 4180)
 			row(2, 0, "parentId", "p1", "id", "d2", "deviceDisplayName", "x"),
 		},
 	}, {
@@ -1112,6 +1128,7 @@ func TestReadRoundTripsEncodingCSV(t *testing.T) {
 		{" lead", "trail ", "  both  "},
 		{"\tTAB", "a, b", `say "hi"`},
 		{"two\nlines", " ", "#null"},
+		{"CR LF\r\ninside", "a lone\rCR", "\r\n"}, // as Graph may hold text typed on Windows
 	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
@@ -1131,6 +1148,36 @@ func TestReadRoundTripsEncodingCSV(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("cells written by encoding/csv read back mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestReadKeepsCRLFInQuotedCells: a line break inside a quoted cell is
+// part of the value, CR LF included (RFC 4180), whatever ends the file's
+// lines; encoding/csv alone would turn it into LF, and a value read back
+// from an export would differ from Graph's.
+func TestReadKeepsCRLFInQuotedCells(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		input string
+		want  []csvio.Row
+	}{
+		{"LFLines", "parentId,id,status\np1,d1,\"a\r\nb\"\np2,d2,\"c\nd\"\n",
+			[]csvio.Row{row(1, 2, "parentId", "p1", "id", "d1", "status", "a\r\nb"), row(2, 4, "parentId", "p2", "id", "d2", "status", "c\nd")}},
+		{"CRLFLines", "parentId,id,status\r\np1,d1,\"a\r\nb\"\r\np2,\"d\"\"2\",x\r\n",
+			[]csvio.Row{row(1, 2, "parentId", "p1", "id", "d1", "status", "a\r\nb"), row(2, 4, "parentId", "p2", "id", `d"2`, "status", "x")}},
+		{"SemicolonSpaces", "parentId;id;status\np1; \"x;\r\n\"\"y\"\"\"; \"\r\n\"\n",
+			[]csvio.Row{row(1, 2, "parentId", "p1", "id", "x;\r\n\"y\"", "status", "\r\n")}},
+		{"NoFinalNewline", "parentId,id,status\np1,d1,\"a\r\nb\"",
+			[]csvio.Row{row(1, 2, "parentId", "p1", "id", "d1", "status", "a\r\nb")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tt.want, readString(t, tt.input, testHeader)); diff != "" {
+				t.Errorf("Read(%q) mismatch (-want +got):\n%s", tt.input, diff)
+			}
+		})
 	}
 }
 

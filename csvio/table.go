@@ -82,29 +82,36 @@ func (t *Table) start(header []string, mode JournalMode, seen func([]string)) er
 }
 
 // readTable reads the whole lines of a table, checks its header, passes
-// each record to seen, and returns where the whole lines end.
+// each record to seen, and returns where the whole lines end. What
+// follows them is a torn last record, left by a crash in the middle of a
+// write, which the caller cuts off; a record that is damaged otherwise
+// (a stray quote) is an error naming its line: cutting the file there
+// would lose every line after it.
 func readTable(r io.Reader, header []string, seen func([]string)) (int64, error) {
 	br := bufio.NewReader(r)
 	var end int64
 	var lines bytes.Buffer // the record being gathered: a quoted cell may span lines
+	line := 1              // where it starts
 	first := true
 	for {
-		line, err := br.ReadBytes('\n')
+		text, err := br.ReadBytes('\n')
 		if errors.Is(err, io.EOF) {
-			return end, nil // a torn last line, if any, is not counted
+			lines.Write(text)
+			return end, torn(lines.Bytes(), line)
 		}
 		if err != nil {
 			return 0, err
 		}
-		lines.Write(line)
+		lines.Write(text)
 		if bytes.Count(lines.Bytes(), []byte{'"'})%2 == 1 {
 			continue // inside a quoted cell
 		}
 		rec, err := csv.NewReader(bytes.NewReader(lines.Bytes())).Read()
 		if err != nil {
-			return 0, fmt.Errorf("line %d: %v", end, err)
+			return 0, damaged(err, line)
 		}
 		end += int64(lines.Len())
+		line += bytes.Count(lines.Bytes(), []byte{'\n'})
 		lines.Reset()
 		if first {
 			first = false
@@ -118,6 +125,45 @@ func readTable(r io.Reader, header []string, seen func([]string)) (int64, error)
 			seen(rec)
 		}
 	}
+}
+
+// torn returns nil if tail, what follows a table's last whole line
+// (starting on line), can be a record torn by a crash: a last line
+// without its newline, or a quoted cell still open at the end, within
+// maxTorn bytes. Otherwise it is damage, and the error says where.
+func torn(tail []byte, line int) error {
+	if len(tail) == 0 {
+		return nil
+	}
+	c := csv.NewReader(bytes.NewReader(tail))
+	c.FieldsPerRecord = -1
+	for {
+		_, err := c.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		var pe *csv.ParseError
+		if err == nil || !errors.As(err, &pe) {
+			continue
+		}
+		body := bytes.TrimSuffix(tail, []byte{'\n'})
+		last := body[bytes.LastIndexByte(body, '\n')+1:]
+		atEnd := pe.Line == bytes.Count(body, []byte{'\n'})+1 && pe.Column > len(last)
+		if errors.Is(pe.Err, csv.ErrQuote) && atEnd && len(tail) <= maxTorn {
+			return nil
+		}
+		return damaged(err, line)
+	}
+}
+
+// damaged is the error for a record starting on line that encoding/csv
+// could not read.
+func damaged(err error, line int) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("line %d, column %d: %v (a stray quote? the file was changed since graphbatch wrote it)", line+pe.Line-1, pe.Column, pe.Err)
+	}
+	return fmt.Errorf("line %d: %v", line, err)
 }
 
 // Write buffers one record, passing whole lines on when the buffer is full.

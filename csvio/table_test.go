@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -64,5 +65,47 @@ func TestTable(t *testing.T) {
 	tb.Close()
 	if data, _ := os.ReadFile(path); string(data) != "id,department,notes\n" {
 		t.Errorf("after Overwrite: %q", data)
+	}
+}
+
+// TestTableDamageNamesItsLine: a damaged record in a table being resumed
+// (a stray quote, as an editor leaves it) is an error naming its line, and
+// the file is left as it is: cutting it there as if it were a torn last
+// record would lose every line after it.
+func TestTableDamageNamesItsLine(t *testing.T) {
+	for _, content := range []string{
+		"id,notes\na,\"two\nlines\"\nb,bare\"quote\nc,x\n", // an odd quote: open to the end
+		"id,notes\na,\"two\nlines\"\nb,\"x\"y\"\"\nc,x\n",  // an even one: a record that does not parse
+	} {
+		path := filepath.Join(t.TempDir(), "backup.csv")
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := OpenTable(path, "backup file", []string{"id", "notes"}, Resume, nil)
+		if err == nil || !strings.Contains(err.Error(), "line 4,") {
+			t.Errorf("%q: OpenTable = %v, want an error naming line 4", content, err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != content {
+			t.Errorf("%q: the file became %q", content, b)
+		}
+	}
+}
+
+// TestTableCutsATornQuotedRecord: a crash in the middle of a record with a
+// quoted cell of several lines leaves its quote open at the end of the
+// file; resuming cuts that record off and keeps the rest.
+func TestTableCutsATornQuotedRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "backup.csv")
+	if err := os.WriteFile(path, []byte("id,notes\na,x\nb,\"two\nlin"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var seen [][]string
+	tb, err := OpenTable(path, "backup file", []string{"id", "notes"}, Resume, func(rec []string) { seen = append(seen, rec) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.Close()
+	if b, _ := os.ReadFile(path); string(b) != "id,notes\na,x\n" || len(seen) != 1 {
+		t.Errorf("the file became %q, %d records seen; want the torn record cut, 1 seen", b, len(seen))
 	}
 }

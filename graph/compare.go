@@ -111,7 +111,7 @@ func equalObject(t *DataType, a, b any) bool {
 // objectType is the type an object's @odata.type names, or t.
 func objectType(t *DataType, o map[string]any) *DataType {
 	if s, ok := o["@odata.type"].(string); ok {
-		if d := derivedType(t, s); d != nil {
+		if d := t.Cast(s); d != nil {
 			return d
 		}
 	}
@@ -284,21 +284,30 @@ func (p *Prop) Cell(raw json.RawMessage, null string) string {
 }
 
 // CellOf is Cell for a cell that must read back as the value itself (a
-// backup, an export). It fails for a string that is the null token or
-// EmptyToken: its cell would read back as null or as the empty string.
+// backup, an export). It fails for a value whose cell is the null token
+// or EmptyToken without being null or the empty string: a string that is
+// one of them, or a value that a null token such as "0" or "true" spells.
+// Its cell would read back as null or as the empty string.
 func (p *Prop) CellOf(raw json.RawMessage, null string) (string, error) {
 	cell := p.Cell(raw, null)
 	if cell != null && cell != EmptyToken {
 		return cell, nil
 	}
-	if v, err := decodeRaw(raw); err == nil && v == cell {
-		what := "null (choose another --null-token)"
-		if cell == EmptyToken {
-			what = "an empty string"
-		}
-		return "", fmt.Errorf("%s holds the text %q, which no cell can hold: it reads back as %s", p.Name, cell, what)
+	v, err := decodeRaw(raw)
+	switch {
+	case err != nil: // Cell wrote raw as it is
+		return cell, nil
+	case cell == null && v == nil, cell != null && v == "" && p.emptyable():
+		return cell, nil
 	}
-	return cell, nil
+	what := "null (choose another --null-token)"
+	if cell != null {
+		what = "an empty string"
+	}
+	if s, ok := v.(string); ok {
+		return "", fmt.Errorf("%s holds the text %q, which no cell can hold: it reads back as %s", p.Name, s, what)
+	}
+	return "", fmt.Errorf("%s holds %s, whose cell %q reads back as %s", p.Name, Quote(string(raw)), cell, what)
 }
 
 // ReadURL returns the URL, relative to the version root, that reads what
@@ -386,13 +395,17 @@ func (c Change) Cell(raw json.RawMessage, null string) string {
 }
 
 // RouteRefused reports whether Graph's error for a read says the route
-// itself cannot be read, rather than that the entity does not exist:
+// itself cannot be read, rather than something of the one entity read:
 // Intune answers 400 "No method match route template" (or 405) for GETs on
-// some of its per-device status routes (README, "Safe runs").
+// some of its per-device status routes (README, "Safe runs"). Another 400
+// is about the entity (a key Graph cannot parse: "Invalid object
+// identifier"), as a 404 with a not-found code is: it fails that row, and
+// says nothing of the others.
 func RouteRefused(e *Error) bool {
 	switch {
-	case e.Code == "No method match route template",
-		e.Status == 400, e.Status == 405, e.Status == 501:
+	case strings.EqualFold(e.Code, "No method match route template"),
+		strings.Contains(strings.ToLower(e.Message), "no odata route"),
+		e.Status == 405, e.Status == 501:
 		return true
 	case e.Status == 404:
 		return !strings.Contains(strings.ToLower(e.Code), "notfound") // "Resource not found for the segment" is BadRequest

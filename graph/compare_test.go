@@ -335,6 +335,13 @@ func TestCellOfTokens(t *testing.T) {
 		{user.Prop("jobTitle"), `null`, DefaultNullToken, DefaultNullToken, false},
 		{user.Prop("jobTitle"), `""`, DefaultNullToken, EmptyToken, false},
 		{user.Prop("businessPhones"), `["#null"]`, DefaultNullToken, `["#null"]`, false}, // JSON: a string in quotes
+		// A null token that spells a value of another type: that value's
+		// cell would read back as null.
+		{user.Prop("accountEnabled"), `true`, "true", "", true},
+		{prop(EdmInt32, false, true), `0`, "0", "", true},
+		{user.Prop("businessPhones"), `[]`, "[]", "", true},
+		{user.Prop("accountEnabled"), `null`, "true", "true", false}, // null itself is the token
+		{user.Prop("jobTitle"), `""`, EmptyToken, "", true},          // #empty as the null token: "" has no cell
 	}
 	for _, tt := range tests {
 		got, err := tt.prop.CellOf(json.RawMessage(tt.raw), tt.null)
@@ -342,4 +349,52 @@ func TestCellOfTokens(t *testing.T) {
 			t.Errorf("CellOf(%s, null %q) = %q, %v; want %q, error %v", tt.raw, tt.null, got, err, tt.want, tt.wantErr)
 		}
 	}
+}
+
+// FuzzCellReadsBack checks what an export and a backup rely on: a value of
+// a property's type that CellOf gives a cell for reads back, as update
+// reads a cell, as a value Equal to it, whatever the null token.
+func FuzzCellReadsBack(f *testing.F) {
+	m, err := BuiltinModel(V1)
+	if err != nil {
+		f.Fatal(err)
+	}
+	complexType, enum := m.Type("microsoft.graph.passwordProfile"), m.Type("microsoft.graph.complianceStatus")
+	props := []*Prop{
+		prop(EdmString, false, true), prop(EdmInt32, false, true), prop(EdmInt64, false, true), prop(EdmDouble, false, true),
+		prop(EdmSingle, false, true), prop(EdmDecimal, false, true), prop(EdmBoolean, false, true), prop(EdmGuid, false, true),
+		prop(EdmDate, false, true), prop(EdmTimeOfDay, false, true), prop(EdmDuration, false, true), prop(EdmDateTimeOffset, false, true),
+		prop(EdmBinary, false, true), prop(EdmUntyped, false, true), prop(EdmString, true, true), prop(EdmInt32, true, true),
+		prop(complexType, false, true), prop(enum, false, true), prop(enum, true, true), prop(complexType, true, true),
+		prop(EdmString, false, false), prop(EdmInt32, false, false),
+	}
+	for _, v := range []string{`"x"`, `1`, `1.5e3`, `true`, `"2024-01-01T00:00:00Z"`, `"PT1H"`, `"09:30"`, `null`, `[]`,
+		`["a",null]`, `{"password":"x"}`, `"compliant"`, `""`, `" a "`, `"#null"`, `"#empty"`, `0`, `"AAAA"`} {
+		for i := range props {
+			f.Add(i, v, DefaultNullToken)
+		}
+	}
+	f.Add(1, `0`, "0")
+	f.Fuzz(func(t *testing.T, i int, raw, null string) {
+		if i < 0 || i >= len(props) || null == "" {
+			return
+		}
+		p := props[i]
+		value, err := p.CheckJSON(json.RawMessage(raw))
+		if err != nil {
+			return // not a value of p
+		}
+		cell, err := p.CellOf(value, null)
+		if err != nil || cell == "" {
+			return // no cell, said so; or none needed (left alone)
+		}
+		r := &Row{null: null}
+		back, err := r.value(p, cell)
+		if err != nil {
+			t.Fatalf("%s: %s → cell %q does not read back: %v", p.Type.Name, value, cell, err)
+		}
+		if !p.Equal(value, back) {
+			t.Fatalf("%s: %s → cell %q → %s, not Equal", p.Type.Name, value, cell, back)
+		}
+	})
 }

@@ -191,7 +191,7 @@ func checkObject(t *DataType, v any) (any, error) {
 	}
 	if name, ok := obj["@odata.type"]; ok {
 		s, _ := name.(string)
-		derived := derivedType(t, s)
+		derived := t.Cast(s)
 		if derived == nil {
 			return nil, fmt.Errorf("has @odata.type %q, which is not %s or a type derived from it", s, t.ShortName())
 		}
@@ -218,9 +218,9 @@ func checkObject(t *DataType, v any) (any, error) {
 	return obj, nil
 }
 
-// derivedType returns the type named by an @odata.type value ("#microsoft.graph.x",
-// "microsoft.graph.x" or "x"), if it is t or derived from t.
-func derivedType(t *DataType, name string) *DataType {
+// Cast returns the type named by an @odata.type value ("#microsoft.graph.x",
+// "microsoft.graph.x" or "x"), if it is t or derived from t, or nil.
+func (t *DataType) Cast(name string) *DataType {
 	name = strings.TrimPrefix(name, "#")
 	for _, d := range append([]*DataType{t}, t.AllDerived()...) {
 		if strings.EqualFold(d.Name, name) || strings.EqualFold(d.ShortName(), name) {

@@ -219,7 +219,7 @@ func (r *Row) body(cells []string, build bool) (Patch, error) {
 	typ, typeName := r.t.Type, ""
 	if r.typed {
 		if cell := strings.TrimSpace(cells[0]); cell != "" {
-			if typ = derivedType(r.t.Type, cell); typ == nil {
+			if typ = r.t.Type.Cast(cell); typ == nil {
 				return Patch{}, &ValueError{Column: TypeColumn, Value: cell, Err: fmt.Errorf("is not %s or a type derived from it (%s)", r.t.Type.ShortName(), typeNames(r.t.Type))}
 			}
 			typeName = "#" + typ.Name

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -97,21 +98,23 @@ func runExport(ctx context.Context, opts *exportOptions, std streams) error {
 	if _, err := cfg.Columns(); err != nil {
 		return &usageError{err}
 	}
+	u := &updateOptions{Emulator: opts.Emulator, SignIn: opts.SignIn, Concurrency: 1}
+	client, closeClient, err := u.sender(ctx, std, log, t) // before the file is created: a failed sign-in leaves none
+	if err != nil {
+		return err
+	}
+	defer closeClient()
 	mode := csvio.New
 	if opts.Overwrite {
 		mode = csvio.Overwrite
 	}
 	out, err := csvio.OpenTable(opts.Out, "export file", cfg.Header(), mode, nil)
+	if errors.Is(err, csvio.ErrExists) {
+		return usagef("%v: add --overwrite to replace it", err)
+	}
 	if err != nil {
 		return fileUsage(err)
 	}
-	defer out.Close()
-	u := &updateOptions{Emulator: opts.Emulator, SignIn: opts.SignIn, Concurrency: 1}
-	client, closeClient, err := u.sender(ctx, std, log, t)
-	if err != nil {
-		return err
-	}
-	defer closeClient()
 	start := time.Now()
 	err = batch.Export(ctx, client, out, cfg)
 	if cerr := out.Close(); err == nil {

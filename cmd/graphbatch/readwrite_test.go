@@ -674,3 +674,78 @@ func TestTextThatIsAToken(t *testing.T) {
 		t.Errorf("u1's jobTitle is %v, want #null: written without its backup", got)
 	}
 }
+
+// TestExportSignsInBeforeCreatingItsFile: an export whose sign-in fails
+// leaves no file behind, so that the next one needs no --overwrite.
+func TestExportSignsInBeforeCreatingItsFile(t *testing.T) {
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, financeStore())
+	t.Setenv("AZURE_CLIENT_SECRET", "")
+	out := filepath.Join(t.TempDir(), "finance.csv")
+	args := []string{"export", "users", "--select", "department", "--out", out, "--graph-endpoint", emu.URL}
+	code, _, stderr := runCmd(t, append(args, "--auth", "secret", "--tenant-id", "t", "--client-id", "c")...)
+	if code == exitOK {
+		t.Fatalf("export without a secret: exit 0; stderr:\n%s", stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("the failed export left %s behind", out)
+	}
+	if code, _, stderr := runCmd(t, append(args, "--auth", "none")...); code != exitOK {
+		t.Errorf("export after a failed one: exit %d; stderr:\n%s", code, stderr)
+	}
+}
+
+// TestExistingPlanOrExportAdvisesOverwrite: plan and export have no
+// --resume; refusing a file that exists, they advise --overwrite only.
+func TestExistingPlanOrExportAdvisesOverwrite(t *testing.T) {
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, financeStore())
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.csv"), filepath.Join(dir, "out.csv")
+	writeFile(t, in, "id,department\nf1,Sales\n")
+	writeFile(t, out, "something\n")
+	endpoint := []string{"--graph-endpoint", emu.URL, "--auth", "none"}
+	for _, args := range [][]string{
+		{"plan", "users", "--in", in, "--out", out},
+		{"export", "users", "--select", "department", "--out", out},
+	} {
+		code, _, stderr := runCmd(t, append(args, endpoint...)...)
+		if code != exitUsage || !strings.Contains(stderr, "--overwrite") || strings.Contains(stderr, "--resume") {
+			t.Errorf("%s: exit %d, want %d advising --overwrite, not --resume; stderr:\n%s", args[0], code, exitUsage, stderr)
+		}
+	}
+}
+
+// TestLineBreaksRoundTrip: text Graph holds with CR LF line breaks (typed
+// on Windows) is exported and backed up as it is: the unedited export
+// sends no PATCH, and the restore gives the CR LF back.
+func TestLineBreaksRoundTrip(t *testing.T) {
+	const text = "first line\r\nsecond line"
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, map[string]map[string]any{"/users/u1": {"department": "Finance", "jobTitle": text}})
+	dir := t.TempDir()
+	endpoint := []string{"--graph-endpoint", emu.URL, "--auth", "none"}
+	export := filepath.Join(dir, "export.csv")
+	if code, _, stderr := runCmd(t, append([]string{"export", "users", "--select", "department,jobTitle", "--out", export}, endpoint...)...); code != exitOK {
+		t.Fatalf("export: exit %d; stderr:\n%s", code, stderr)
+	}
+	code, _, stderr := runCmd(t, append([]string{"update", "users", "--in", export, "--out", filepath.Join(dir, "r1.csv"), "--skip-unchanged"}, endpoint...)...)
+	if code != exitOK || emu.Counters().Patches != 0 {
+		t.Errorf("the unedited export: exit %d, %d PATCHes; want 0 and 0; stderr:\n%s", code, emu.Counters().Patches, stderr)
+	}
+
+	in, bak := filepath.Join(dir, "in.csv"), filepath.Join(dir, "backup.csv")
+	writeFile(t, in, "id,jobTitle\nu1,Analyst\n")
+	if code, _, stderr := runCmd(t, append([]string{"update", "users", "--in", in, "--out", filepath.Join(dir, "r2.csv"), "--backup", bak}, endpoint...)...); code != exitOK {
+		t.Fatalf("update --backup: exit %d; stderr:\n%s", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, append([]string{"update", "users", "--in", bak, "--out", filepath.Join(dir, "r3.csv")}, endpoint...)...); code != exitOK {
+		t.Fatalf("restore: exit %d; stderr:\n%s", code, stderr)
+	}
+	if got := readEntity(t, emu, "/users/u1")["jobTitle"]; got != text {
+		t.Errorf("restored jobTitle %q, want %q", got, text)
+	}
+}

@@ -211,6 +211,9 @@ func (r *runner) openResults(cfg *batch.Config) (*csvio.History, error) {
 	}
 	if o.Plan {
 		plan, err := csvio.OpenTable(o.Out, "plan", planHeader(r.target), mode, nil)
+		if errors.Is(err, csvio.ErrExists) {
+			return nil, usagef("%v: add --overwrite to replace it", err) // a plan is not resumed
+		}
 		if err != nil {
 			return nil, fileUsage(err)
 		}
