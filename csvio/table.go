@@ -27,6 +27,11 @@ type Table struct {
 	what string
 }
 
+// ErrNotTable is wrapped by OpenTable's errors for a file to resume
+// whose header is not the one asked for, or which was changed since it
+// was written.
+var ErrNotTable = errors.New("not the file this run writes")
+
 // tableFlushSize is how much a Table buffers before writing it out.
 const tableFlushSize = 64 << 10
 
@@ -117,7 +122,7 @@ func readTable(r io.Reader, header []string, seen func([]string)) (int64, error)
 			first = false
 			rec[0] = strings.TrimPrefix(rec[0], "\uFEFF")
 			if !slices.Equal(rec, header) {
-				return 0, fmt.Errorf("its header is %q, not %q: it belongs to another run", rec, header)
+				return 0, fmt.Errorf("%w: its header is %q, not %q: it belongs to another run", ErrNotTable, rec, header)
 			}
 			continue
 		}
@@ -161,9 +166,9 @@ func torn(tail []byte, line int) error {
 func damaged(err error, line int) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("line %d, column %d: %v (a stray quote? the file was changed since graphbatch wrote it)", line+pe.Line-1, pe.Column, pe.Err)
+		return fmt.Errorf("%w: line %d, column %d: %v (a stray quote? the file was changed since graphbatch wrote it)", ErrNotTable, line+pe.Line-1, pe.Column, pe.Err)
 	}
-	return fmt.Errorf("line %d: %v", line, err)
+	return fmt.Errorf("%w: line %d: %v", ErrNotTable, line, err)
 }
 
 // Write buffers one record, passing whole lines on when the buffer is full.

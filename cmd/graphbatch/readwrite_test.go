@@ -749,3 +749,34 @@ func TestLineBreaksRoundTrip(t *testing.T) {
 		t.Errorf("restored jobTitle %q, want %q", got, text)
 	}
 }
+
+// TestResumeWithAnotherBackupIsUsage: --resume with a backup file that
+// belongs to another run (another header) or was edited (a stray quote)
+// is a usage error, exit 2, sending nothing, and the file is left as it is.
+func TestResumeWithAnotherBackupIsUsage(t *testing.T) {
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, financeStore())
+	for name, content := range map[string]string{
+		"another header": "id,jobTitle\nf1,Boss\n",
+		"a stray quote":  "id,department\nf1,Fin\"ance\nf2,Sales\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			in, out, bak := filepath.Join(dir, "in.csv"), filepath.Join(dir, "out.csv"), filepath.Join(dir, "backup.csv")
+			writeFile(t, in, "id,department\nf1,Sales\n")
+			writeFile(t, bak, content)
+			code, _, stderr := runCmd(t, "update", "users", "--in", in, "--out", out, "--backup", bak, "--resume",
+				"--graph-endpoint", emu.URL, "--auth", "none")
+			if code != exitUsage || !strings.Contains(stderr, bak) {
+				t.Errorf("exit %d, want %d naming %s; stderr:\n%s", code, exitUsage, bak, stderr)
+			}
+			if got := readEntity(t, emu, "/users/f1")["department"]; got != "Finance" {
+				t.Errorf("f1's department is %v, want Finance untouched", got)
+			}
+			if b, _ := os.ReadFile(bak); string(b) != content {
+				t.Errorf("the backup was changed to %q", b)
+			}
+		})
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -243,7 +242,7 @@ func (r *runner) openResults(cfg *batch.Config) (*csvio.History, error) {
 // fatal one (exit 1), as the README's "Files and servers" says.
 func fileUsage(err error) error {
 	switch {
-	case errors.Is(err, csvio.ErrNotResults):
+	case errors.Is(err, csvio.ErrNotResults), errors.Is(err, csvio.ErrNotTable):
 		return usagef("--resume: %v", err)
 	case errors.Is(err, csvio.ErrExists):
 		return usagef("%v: add --resume to continue that run, or --overwrite to start over", err)
@@ -303,8 +302,11 @@ func (r *runner) openBackup(cfg *batch.Config) error {
 	if o.Resume {
 		mode = csvio.Resume
 	}
-	var seen [][]string
-	tb, err := csvio.OpenTable(o.Backup, "backup file", header, mode, func(rec []string) { seen = append(seen, slices.Clone(rec)) })
+	// The Backup notes what the file holds as it is read, keeping no
+	// record; it writes to the file once it is open.
+	file := new(backupFile)
+	backup := batch.NewBackup(file, header, len(r.target.Keys), o.Target.NullToken)
+	tb, err := csvio.OpenTable(o.Backup, "backup file", header, mode, backup.Seen)
 	if errors.Is(err, csvio.ErrExists) {
 		return usagef("%v: a backup is never overwritten; give a new --backup file, or --resume the run that wrote it", err)
 	}
@@ -312,12 +314,13 @@ func (r *runner) openBackup(cfg *batch.Config) error {
 		return fileUsage(err)
 	}
 	r.closers = append(r.closers, tb.Close)
-	cfg.Backup = batch.NewBackup(tb, header, len(r.target.Keys), o.Target.NullToken)
-	for _, rec := range seen {
-		cfg.Backup.Seen(rec)
-	}
+	file.Table = tb
+	cfg.Backup = backup
 	return nil
 }
+
+// backupFile is the backup's file, set once OpenTable has read it.
+type backupFile struct{ *csvio.Table }
 
 // close closes what the run opened, last opened first, once.
 func (r *runner) close() error {
