@@ -173,7 +173,13 @@ func (r *runner) openInput() error {
 		if err != nil {
 			return err
 		}
-		r.closers = append(r.closers, func() error { spool.Close(); return os.Remove(spool.Name()) })
+		// Unlinked at once where the system allows an open file to be
+		// (not Windows), so that no copy of the input outlives a kill -9.
+		if os.Remove(spool.Name()) == nil {
+			r.closers = append(r.closers, spool.Close)
+		} else {
+			r.closers = append(r.closers, func() error { spool.Close(); return os.Remove(spool.Name()) })
+		}
 		if _, err := io.Copy(spool, in); err != nil {
 			return &usageError{fmt.Errorf("%s: %w", r.opts.In, err)}
 		}

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -480,5 +484,46 @@ func TestResourcesShowsReadablePaths(t *testing.T) {
 	_, stdout, _ := runCmd(t, "resources")
 	if !strings.Contains(stdout, "/deviceManagement/deviceCompliancePolicies/{policyId}/userStatuses/{id}") {
 		t.Errorf("resources shows no readable path:\n%s", stdout)
+	}
+}
+
+// TestSpooledInputLeavesNoCopy: with --resume, input from a pipe is
+// copied to a temporary file to be read twice. The copy is unlinked as
+// soon as it is made, so that a run killed with -9 leaves no copy of the
+// input (which may hold personal data) in the temporary directory.
+func TestSpooledInputLeavesNoCopy(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	emu := graphtest.NewServer(graphtest.Options{Limits: &graphtest.NoLimits})
+	defer emu.Close()
+	put(t, emu, financeStore())
+	var mu sync.Mutex
+	var during []string // what the temporary directory holds while Graph is asked
+	spy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if entries, err := os.ReadDir(tmp); err == nil && during == nil {
+			during = []string{}
+			for _, e := range entries {
+				during = append(during, e.Name())
+			}
+		}
+		emu.Handler().ServeHTTP(w, r)
+	}))
+	defer spy.Close()
+	out := filepath.Join(t.TempDir(), "out.csv")
+	var stderr bytes.Buffer
+	code := run(t.Context(), []string{"update", "users", "--in", "-", "--out", out, "--resume", "--graph-endpoint", spy.URL, "--auth", "none"},
+		streams{In: strings.NewReader("id,department\nf1,Sales\n"), Out: io.Discard, Err: &stderr})
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if during == nil || len(during) > 0 {
+		t.Errorf("while the run asked Graph, the temporary directory held %q, want nothing", during)
+	}
+	if got := readEntity(t, emu, "/users/f1")["department"]; got != "Sales" {
+		t.Errorf("f1's department is %v, want Sales", got)
 	}
 }
