@@ -98,7 +98,8 @@ func identify(path string) (os.FileInfo, string, error) {
 // shellWord returns s as one word of a POSIX shell command line that a
 // person can paste: as it is when it holds only characters no shell treats
 // specially, else in single quotes. Control characters other than newline
-// and TAB must not reach a terminal raw: each is written as
+// and TAB, and those of text direction, must not reach a terminal raw:
+// each is written as
 // "$(printf '\ooo')", which any POSIX shell (dash included) turns back
 // into it.
 func shellWord(s string) string {
@@ -111,7 +112,7 @@ func shellWord(s string) string {
 		switch {
 		case r == '\'':
 			b.WriteString(`'\''`)
-		case unicode.IsControl(r) && r != '\n' && r != '\t':
+		case unsafeForTerminal(r):
 			b.WriteString(`'"$(printf '`)
 			for _, c := range []byte(string(r)) {
 				fmt.Fprintf(&b, `\%03o`, c)
@@ -130,23 +131,27 @@ func shellSafe(r rune) bool {
 }
 
 // terminalSafe shows control characters in s escaped (ESC as \x1b), but
-// for line ends and TABs: messages name files and cells as the user gave
-// them, and no name may drive the terminal it is printed on.
+// for line ends and TABs, and the controls of text direction (U+202E as
+// \u202e): messages name files and cells as the user gave them, and no
+// name may drive the terminal it is printed on or show itself reversed.
 func terminalSafe(s string) string {
 	if strings.IndexFunc(s, unsafeForTerminal) < 0 {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if unsafeForTerminal(r) {
+		switch {
+		case !unsafeForTerminal(r):
+			b.WriteRune(r)
+		case r <= 0xff:
 			fmt.Fprintf(&b, `\x%02x`, r)
-			continue
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
 		}
-		b.WriteRune(r)
 	}
 	return b.String()
 }
 
 func unsafeForTerminal(r rune) bool {
-	return unicode.IsControl(r) && r != '\n' && r != '\t'
+	return unicode.IsControl(r) && r != '\n' && r != '\t' || unicode.Is(unicode.Bidi_Control, r)
 }

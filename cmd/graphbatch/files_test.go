@@ -191,6 +191,8 @@ func TestTerminalSafe(t *testing.T) {
 		{"two\nlines\tand tab", "two\nlines\tand tab"},
 		{"no\x1b[31m.csv", `no\x1b[31m.csv`},
 		{"bell\x07 del\x7f c1\u009b", `bell\x07 del\x7f c1\x9b`},
+		{"invoice\u202ecod.exe and \u2066isolated\u2069", `invoice\u202ecod.exe and \u2066isolated\u2069`},
+		{"naïve Ωmega 日本", "naïve Ωmega 日本"},
 	}
 	for _, tt := range tests {
 		if got := terminalSafe(tt.in); got != tt.want {
@@ -202,5 +204,28 @@ func TestTerminalSafe(t *testing.T) {
 	code, _, stderr := runCmd(t, "update", "device-statuses", "--in", "no\x1b]0;owned\x07.csv", "--dry-run")
 	if code != exitUsage || strings.ContainsAny(stderr, "\x1b\x07") || !strings.Contains(stderr, `no\x1b]0;owned\x07.csv`) {
 		t.Errorf("exit %d, stderr %q: want exit 2 naming the file escaped", code, stderr)
+	}
+}
+
+// TestShellWord: a name shellWord quotes reads back as itself through a
+// POSIX shell, and what it prints holds no control character and no
+// control of text direction raw.
+func TestShellWord(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	for _, name := range []string{
+		"plain.csv", "with space.csv", "it's.csv", "", "-dash", "a\nb\tc", "esc\x1b[31m.csv",
+		"invoice\u202ecod.exe", "naïve 日本.csv", `$HOME "q" \ * ?`,
+	} {
+		word := shellWord(name)
+		if strings.IndexFunc(word, unsafeForTerminal) >= 0 {
+			t.Errorf("shellWord(%q) = %q, which holds a character unsafe for a terminal", name, word)
+		}
+		out, err := exec.Command(sh, "-c", "printf %s "+word).Output()
+		if err != nil || string(out) != name {
+			t.Errorf("sh reads shellWord(%q) = %s back as %q (%v)", name, word, out, err)
+		}
 	}
 }

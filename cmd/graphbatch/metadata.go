@@ -102,6 +102,6 @@ func runMetadataSave(cmd *cobra.Command, opts *metadataSaveOptions, std streams)
 	if err := os.Rename(tmp.Name(), opts.Out); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	fmt.Fprintf(std.Out, "saved %s metadata (%d types) to %s; use it with --api-version %s --metadata %s\n", v, len(m.Types()), opts.Out, v, opts.Out)
+	fmt.Fprintf(std.Out, "saved %s metadata (%d types) to %s; use it with --api-version %s --metadata %s\n", v, len(m.Types()), terminalSafe(opts.Out), v, shellWord(opts.Out))
 	return nil
 }
