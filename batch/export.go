@@ -185,8 +185,16 @@ func (c *ExportConfig) wait(ge *graph.Error, n int) time.Duration {
 // row returns the export's record for one entity, or why a value it
 // holds has no cell (see graph.Prop.CellOf).
 func (c *ExportConfig) row(entity json.RawMessage, props []*graph.Prop) ([]string, error) {
-	values, _ := graph.Values(entity)
+	values, err := graph.Values(entity)
+	if err != nil {
+		return nil, fmt.Errorf("Graph's page holds %s, which is not an entity", graph.Quote(string(entity)))
+	}
 	typ := c.Target.Type
+	for _, k := range typ.Key {
+		if raw := values[strings.ToLower(k)]; raw == nil || string(raw) == "null" {
+			return nil, fmt.Errorf("Graph's page holds an entity without its %s: %s", k, graph.Quote(string(entity)))
+		}
+	}
 	rec := append([]string(nil), c.Outer...)
 	rec = append(rec, keyCell(values, typ))
 	if len(typ.AllDerived()) > 0 {

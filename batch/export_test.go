@@ -69,3 +69,32 @@ func TestExportStreams(t *testing.T) {
 		t.Errorf("last row %s, want p1,d4-2,compliant", got)
 	}
 }
+
+// listerOf serves one page holding values.
+type listerOf []string
+
+func (l listerOf) List(context.Context, graph.Version, string) (*graph.Page, error) {
+	p := &graph.Page{}
+	for _, v := range l {
+		p.Values = append(p.Values, json.RawMessage(v))
+	}
+	return p, nil
+}
+
+// TestExportRefusesWhatIsNotAnEntity: an item of a page that is not an
+// object, or an entity without its key, stops the export with an error
+// that shows it, instead of writing a row without a key that an update
+// from the export could not use.
+func TestExportRefusesWhatIsNotAnEntity(t *testing.T) {
+	for _, item := range []string{`"d1"`, `42`, `null`, `["d1"]`, `{"status":"compliant"}`, `{"id":null,"status":"compliant"}`} {
+		dst := &tableRecorder{}
+		l := listerOf{`{"id":"d0","status":"compliant"}`, item}
+		err := Export(t.Context(), l, dst, ExportConfig{Target: deviceTarget, Select: []string{"status"}, Outer: []string{"p1"}})
+		if err == nil || !strings.Contains(err.Error(), graph.Quote(item)) {
+			t.Errorf("item %s: error %v, want one showing the item", item, err)
+		}
+		if len(dst.records) != 1 {
+			t.Errorf("item %s: %d rows written, want only the entity before it", item, len(dst.records))
+		}
+	}
+}
