@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-
 	"fmt"
 	"slices"
 	"strings"
@@ -36,6 +35,10 @@ type Tokens struct {
 	last    string
 	lastJWT TokenInfo
 	isJWT   bool
+	// A token fetched because the one before expired soon, and which
+	// expires soon too by this host's clock (a clock that is ahead): it
+	// is used as it is, not fetched again for every envelope.
+	forced string
 }
 
 var _ graph.TokenSource = (*Tokens)(nil)
@@ -78,12 +81,12 @@ func (t *Tokens) Token(ctx context.Context) (string, uint64, error) {
 		t.last = tok
 		t.lastJWT, t.isJWT = ParseTokenInfo(tok)
 	}
-	if t.isJWT && t.lastJWT.expiresSoon(time.Now()) {
+	if t.isJWT && tok != t.forced && t.lastJWT.expiresSoon(time.Now()) {
 		fresh, err := t.cred.Token(ctx, true)
 		if err != nil {
 			return "", t.gen, fmt.Errorf("%w: %w", graph.ErrAuth, err)
 		}
-		tok = fresh
+		tok, t.forced = fresh, fresh
 		t.gen++
 	}
 	return tok, t.gen, nil

@@ -2,6 +2,8 @@ package signin
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -24,5 +26,51 @@ func TestTokensGiveAPersonTime(t *testing.T) {
 	}
 	if !p.deadline.IsZero() {
 		t.Errorf("an interactive sign-in got a deadline in %v; a person needs longer than %v", time.Until(p.deadline), tokenTimeout)
+	}
+}
+
+// aheadClock is a credential whose tokens, as this host's clock (ahead of
+// Entra ID's) reads them, all expire within a minute. Like MSAL it serves
+// its cached token until asked for a fresh one.
+type aheadClock struct {
+	issued int // tokens issued
+	cached string
+}
+
+func (c *aheadClock) Token(_ context.Context, fresh bool) (string, error) {
+	if c.cached == "" || fresh {
+		c.issued++
+		now := time.Now()
+		claims := fmt.Sprintf(`{"iat":%d,"exp":%d,"n":%d}`, now.Add(-59*time.Minute).Unix(), now.Add(time.Minute).Unix(), c.issued)
+		c.cached = "eyJhbGciOiJub25lIn0." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".c2ln"
+	}
+	return c.cached, nil
+}
+
+// TestTokensAheadClockFetchesOnce: a token that expires soon is replaced
+// once; when the new one expires soon too (the host's clock is ahead),
+// it is used, not fetched again for every envelope, which would ask
+// Entra ID for a token per request.
+func TestTokensAheadClockFetchesOnce(t *testing.T) {
+	t.Parallel()
+	c := &aheadClock{}
+	tokens := NewTokens(c)
+	var gens []uint64
+	for range 100 {
+		_, gen, err := tokens.Token(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		gens = append(gens, gen)
+	}
+	if c.issued != 2 {
+		t.Errorf("%d tokens issued for 100 envelopes, want 2: the first, and one fresh when it expired soon", c.issued)
+	}
+	if gens[0] != gens[99] {
+		t.Errorf("the token's generation went from %d to %d: a refusal of it would not refresh it", gens[0], gens[99])
+	}
+	// A refusal by Graph still gets a fresh token.
+	if err := tokens.Refresh(t.Context(), gens[99]); err != nil || c.issued != 3 {
+		t.Errorf("Refresh: %v, %d tokens issued, want 3", err, c.issued)
 	}
 }
