@@ -187,12 +187,12 @@ func (c *ExportConfig) wait(ge *graph.Error, n int) time.Duration {
 func (c *ExportConfig) row(entity json.RawMessage, props []*graph.Prop) ([]string, error) {
 	values, err := graph.Values(entity)
 	if err != nil {
-		return nil, fmt.Errorf("Graph's page holds %s, which is not an entity", graph.Quote(string(entity)))
+		return nil, fmt.Errorf("a page Graph answered holds %s, which is not an entity", graph.Quote(string(entity)))
 	}
 	typ := c.Target.Type
 	for _, k := range typ.Key {
 		if raw := values[strings.ToLower(k)]; raw == nil || string(raw) == "null" {
-			return nil, fmt.Errorf("Graph's page holds an entity without its %s: %s", k, graph.Quote(string(entity)))
+			return nil, fmt.Errorf("a page Graph answered holds an entity without its %s: %s", k, graph.Quote(string(entity)))
 		}
 	}
 	rec := append([]string(nil), c.Outer...)
