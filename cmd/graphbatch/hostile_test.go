@@ -394,31 +394,35 @@ var crashSigns = []string{"fatal error:", "stack overflow", "panic:", "goroutine
 
 // TestDeeplyNestedAnswer: a broken proxy answering 15 MiB of "[" once
 // overflowed the stack of the answer's decoder, killing the run with
-// nothing recorded (issue #10.4). Now the answer is a malformed one,
-// retried and then failed.
+// nothing recorded (issue #10.4): the "[" in an item's body, where the
+// decoder recursed. Now the answer is a malformed one, retried and then
+// failed.
 func TestDeeplyNestedAnswer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs processes in real time")
 	}
 	const rows = 40
-	deep := bytes.Repeat([]byte("["), 15<<20)
+	nest := bytes.Repeat([]byte("["), 15<<20)
+	inBody := append([]byte(`{"responses":[{"id":"1","status":200,"body":`), nest...)
 	tests := []struct {
 		name   string
 		status int
 		length bool // send a Content-Length, else the answer is chunked
+		deep   []byte
 	}{
-		{"200 chunked", http.StatusOK, false},
-		{"502 with a length", http.StatusBadGateway, true},
+		{"200 chunked", http.StatusOK, false, nest},
+		{"502 with a length", http.StatusBadGateway, true, nest},
+		{"200, in an item's body", http.StatusOK, true, inBody},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			proxy := newCountingServer(t, false, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				if tt.length {
-					w.Header().Set("Content-Length", strconv.Itoa(len(deep)))
+					w.Header().Set("Content-Length", strconv.Itoa(len(tt.deep)))
 				}
 				w.WriteHeader(tt.status)
-				_, _ = w.Write(deep)
+				_, _ = w.Write(tt.deep)
 			})
 			dir := t.TempDir()
 			in, _ := rowsFile(t, dir, "rows.csv", rows)

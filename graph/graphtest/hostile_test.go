@@ -92,6 +92,8 @@ func TestHostileInput(t *testing.T) {
 		{"3.5 MB of [ as a $batch", http.MethodPost, "/v1.0/$batch", deep, http.StatusBadRequest},
 		{"3.5 MB of [ as a PATCH", http.MethodPatch, "/v1.0/users/u", deep, http.StatusBadRequest},
 		{"3.5 MB of [ in a property", http.MethodPatch, "/v1.0/users/u", append([]byte(`{"city":`), deep...), http.StatusBadRequest},
+		{"3.5 MB of [ in a $batch item's body", http.MethodPost, "/v1.0/$batch",
+			append([]byte(`{"requests":[{"id":"1","method":"PATCH","url":"/users/u","headers":{"Content-Type":"application/json"},"body":`), deep...), http.StatusBadRequest},
 		{"deep objects in a complex property", http.MethodPatch, "/v1.0/users/u",
 			[]byte(`{"passwordProfile":` + strings.Repeat(`{"a":`, 100000) + `1` + strings.Repeat(`}`, 100000) + `}`), http.StatusBadRequest},
 		{"5 MB $batch", http.MethodPost, "/v1.0/$batch", bytes.Repeat([]byte(" "), 5<<20), http.StatusRequestEntityTooLarge},
