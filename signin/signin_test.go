@@ -698,6 +698,24 @@ func TestExplain(t *testing.T) {
 	}
 }
 
+// TestExplainCleansDescription: the description after an AADSTS code is
+// text from a server, cleaned as the rest of MSAL's error is: controls
+// and text direction overrides shown escaped, cut to graph.MaxMessage.
+func TestExplainCleansDescription(t *testing.T) {
+	quietMSAL(t)
+	mux := fakeAuthority(t)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, "AADSTS7000215: Invalid client secret for \u202eexe.txt, \x1b[2J"+strings.Repeat(" and more", 1000))
+	})
+	ae := signInError(t, serveTLS(t, mux), "contoso")
+	if strings.ContainsAny(ae.Description, "\u202e\x1b") || len([]rune(ae.Description)) > graph.MaxMessage {
+		t.Errorf("Error.Description = %q (%d characters), want no control or direction characters, at most %d characters",
+			ae.Description, len([]rune(ae.Description)), graph.MaxMessage)
+	}
+}
+
 // signInError signs in to tenant with a secret and returns the error.
 func signInError(t *testing.T, srv *httptest.Server, tenant string) *signin.Error {
 	t.Helper()
