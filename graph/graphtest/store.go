@@ -118,8 +118,8 @@ type member struct {
 // in name order.
 func merge(stored []byte, props []member) []byte {
 	var all []member
-	for name, value := range (&entity{props: stored}).properties() {
-		all = append(all, member{name, value})
+	if len(stored) > 0 {
+		all = scanMembers(stored) // in name order: merge wrote it
 	}
 	all = append(all, props...)
 	// Sort by name, the later of two members of one name winning.
