@@ -631,6 +631,24 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	}
 }
 
+// TestDeviceCodePromptCleaned: the device code message comes from the
+// authority, and reaches the person's terminal without the controls that
+// would drive it or the overrides that would show it reversed.
+func TestDeviceCodePromptCleaned(t *testing.T) {
+	quietMSAL(t)
+	a := &deviceAuthority{
+		t: t, clientID: testClient, tenant: "contoso", scope: graph.Clouds[0].Scope(),
+		message: "To sign in, open \x1b]8;;https://evil.test\x07https://microsoft.com/devicelogin\x1b]8;;\x07 and enter the code \u202eHGFE-DCBA\x1b[2J",
+	}
+	srv := serveTLS(t, a.mux())
+	var prompt bytes.Buffer
+	s := signin.Config{Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient, Interactive: true, Prompt: &prompt, HTTPClient: srv.Client()}
+	mustToken(t, newCredential(t, s, signin.DeviceCode), false)
+	if got := prompt.String(); got == "" || strings.ContainsAny(got, "\x1b\x07\u202e") {
+		t.Errorf("prompt = %q, want the message with its controls and overrides escaped", got)
+	}
+}
+
 // TestExplain checks how Entra ID's and MSAL's errors become an
 // *signin.Error: Entra ID answers are served by a fake token endpoint,
 // one per tenant, to a secret credential.
