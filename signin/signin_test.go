@@ -631,6 +631,29 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	}
 }
 
+// TestDeviceCodeUnreadableCache: a token cache file that does not hold a
+// cache (empty, or not JSON) counts as no cache: the person signs in
+// again and the file is written anew, rather than every later sign-in
+// failing on it, after the person has entered the code.
+func TestDeviceCodeUnreadableCache(t *testing.T) {
+	quietMSAL(t)
+	for _, content := range []string{"", "{not json"} {
+		a := &deviceAuthority{t: t, clientID: testClient, tenant: "contoso", scope: graph.Clouds[0].Scope(), message: "enter the code"}
+		srv := serveTLS(t, a.mux())
+		cachePath := writeFile(t, "cache.json", []byte(content))
+		s := signin.Config{
+			Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient,
+			Interactive: true, TokenCachePath: cachePath, HTTPClient: srv.Client(),
+		}
+		if tok, err := newCredential(t, s, signin.DeviceCode).Token(t.Context(), false); tok != "at-1" || err != nil {
+			t.Errorf("cache %q: Token = %q, %v; want %q, nil", content, tok, err, "at-1")
+		}
+		if b, _ := os.ReadFile(cachePath); !bytes.Contains(b, []byte("rt-1")) {
+			t.Errorf("cache %q: afterwards the file holds %q, want the new sign-in", content, b)
+		}
+	}
+}
+
 // TestDeviceCodePromptCleaned: the device code message comes from the
 // authority, and reaches the person's terminal without the controls that
 // would drive it or the overrides that would show it reversed.
