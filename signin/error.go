@@ -71,7 +71,7 @@ func explain(err error) error {
 	}
 	text := err.Error()
 	if m := aadsts.FindStringSubmatch(text); m != nil {
-		return &Error{Code: m[1], Description: strings.TrimSpace(m[2]), Hint: aadstsHints[m[1]], cause: cause}
+		return &Error{Code: m[1], Description: graph.Clean(m[2]), Hint: aadstsHints[m[1]], cause: cause}
 	}
 	// MSAL puts the cause (connection refused, a TLS or DNS failure) on the
 	// lines after the first: keep them, on one line.

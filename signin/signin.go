@@ -309,7 +309,7 @@ func (c *deviceCredential) Token(ctx context.Context, fresh bool) (string, error
 	if err != nil {
 		return "", explain(err)
 	}
-	fmt.Fprintln(c.prompt, dc.Result.Message)
+	fmt.Fprintln(c.prompt, graph.Clean(dc.Result.Message)) // the authority's text, to a terminal
 	r, err := dc.AuthenticationResult(ctx)
 	if err != nil {
 		return "", explain(err)

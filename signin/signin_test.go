@@ -631,6 +631,47 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	}
 }
 
+// TestDeviceCodeUnreadableCache: a token cache file that does not hold a
+// cache (empty, or not JSON) counts as no cache: the person signs in
+// again and the file is written anew, rather than every later sign-in
+// failing on it, after the person has entered the code.
+func TestDeviceCodeUnreadableCache(t *testing.T) {
+	quietMSAL(t)
+	for _, content := range []string{"", "{not json"} {
+		a := &deviceAuthority{t: t, clientID: testClient, tenant: "contoso", scope: graph.Clouds[0].Scope(), message: "enter the code"}
+		srv := serveTLS(t, a.mux())
+		cachePath := writeFile(t, "cache.json", []byte(content))
+		s := signin.Config{
+			Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient,
+			Interactive: true, TokenCachePath: cachePath, HTTPClient: srv.Client(),
+		}
+		if tok, err := newCredential(t, s, signin.DeviceCode).Token(t.Context(), false); tok != "at-1" || err != nil {
+			t.Errorf("cache %q: Token = %q, %v; want %q, nil", content, tok, err, "at-1")
+		}
+		if b, _ := os.ReadFile(cachePath); !bytes.Contains(b, []byte("rt-1")) {
+			t.Errorf("cache %q: afterwards the file holds %q, want the new sign-in", content, b)
+		}
+	}
+}
+
+// TestDeviceCodePromptCleaned: the device code message comes from the
+// authority, and reaches the person's terminal without the controls that
+// would drive it or the overrides that would show it reversed.
+func TestDeviceCodePromptCleaned(t *testing.T) {
+	quietMSAL(t)
+	a := &deviceAuthority{
+		t: t, clientID: testClient, tenant: "contoso", scope: graph.Clouds[0].Scope(),
+		message: "To sign in, open \x1b]8;;https://evil.test\x07https://microsoft.com/devicelogin\x1b]8;;\x07 and enter the code \u202eHGFE-DCBA\x1b[2J",
+	}
+	srv := serveTLS(t, a.mux())
+	var prompt bytes.Buffer
+	s := signin.Config{Cloud: emulatedCloud(srv.URL), TenantID: "contoso", ClientID: testClient, Interactive: true, Prompt: &prompt, HTTPClient: srv.Client()}
+	mustToken(t, newCredential(t, s, signin.DeviceCode), false)
+	if got := prompt.String(); got == "" || strings.ContainsAny(got, "\x1b\x07\u202e") {
+		t.Errorf("prompt = %q, want the message with its controls and overrides escaped", got)
+	}
+}
+
 // TestExplain checks how Entra ID's and MSAL's errors become an
 // *signin.Error: Entra ID answers are served by a fake token endpoint,
 // one per tenant, to a secret credential.
@@ -695,6 +736,24 @@ func TestExplain(t *testing.T) {
 				t.Errorf("Error.Description = %q, want one line mentioning %q", ae.Description, tt.want)
 			}
 		})
+	}
+}
+
+// TestExplainCleansDescription: the description after an AADSTS code is
+// text from a server, cleaned as the rest of MSAL's error is: controls
+// and text direction overrides shown escaped, cut to graph.MaxMessage.
+func TestExplainCleansDescription(t *testing.T) {
+	quietMSAL(t)
+	mux := fakeAuthority(t)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, "AADSTS7000215: Invalid client secret for \u202eexe.txt, \x1b[2J"+strings.Repeat(" and more", 1000))
+	})
+	ae := signInError(t, serveTLS(t, mux), "contoso")
+	if strings.ContainsAny(ae.Description, "\u202e\x1b") || len([]rune(ae.Description)) > graph.MaxMessage {
+		t.Errorf("Error.Description = %q (%d characters), want no control or direction characters, at most %d characters",
+			ae.Description, len([]rune(ae.Description)), graph.MaxMessage)
 	}
 }
 

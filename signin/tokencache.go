@@ -11,12 +11,13 @@ import (
 
 // fileCache keeps MSAL's token cache in one file readable only by its
 // owner, so that a device code sign-in lasts across runs. MSAL's partition
-// hints are ignored: a CLI signs one person in.
+// hints are ignored: a CLI signs one person in. A file that does not hold
+// a cache counts as none: the person signs in again, and it is rewritten.
 type fileCache struct{ path string }
 
 var _ cache.ExportReplace = fileCache{}
 
-// Replace loads the cache from the file, if there is one.
+// Replace loads the cache from the file, if there is one that holds a cache.
 func (c fileCache) Replace(_ context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
 	b, err := os.ReadFile(c.path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -25,7 +26,8 @@ func (c fileCache) Replace(_ context.Context, u cache.Unmarshaler, _ cache.Repla
 	if err != nil {
 		return err
 	}
-	return u.Unmarshal(b)
+	_ = u.Unmarshal(b) // on an error MSAL keeps the cache it had: none, at the start of a run
+	return nil
 }
 
 // Export writes the cache to the file atomically, mode 0600 in a 0700

@@ -86,8 +86,11 @@ func (t *Tokens) Token(ctx context.Context) (string, uint64, error) {
 		if err != nil {
 			return "", t.gen, fmt.Errorf("%w: %w", graph.ErrAuth, err)
 		}
-		tok, t.forced = fresh, fresh
+		tok = fresh
 		t.gen++
+		if info, ok := ParseTokenInfo(fresh); ok && info.expiresSoon(time.Now()) {
+			t.forced = fresh
+		}
 	}
 	return tok, t.gen, nil
 }

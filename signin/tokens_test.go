@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -73,4 +74,42 @@ func TestTokensAheadClockFetchesOnce(t *testing.T) {
 	if err := tokens.Refresh(t.Context(), gens[99]); err != nil || c.issued != 3 {
 		t.Errorf("Refresh: %v, %d tokens issued, want 3", err, c.issued)
 	}
+}
+
+// shortLived is a credential whose tokens say they live ten minutes, but
+// which, like MSAL told expires_in 3600, serves its cached token for most
+// of an hour.
+type shortLived struct {
+	issued  int
+	cached  string
+	fetched time.Time
+}
+
+func (c *shortLived) Token(_ context.Context, fresh bool) (string, error) {
+	now := time.Now()
+	if c.cached == "" || fresh || now.Sub(c.fetched) >= 55*time.Minute {
+		c.issued++
+		claims := fmt.Sprintf(`{"iat":%d,"exp":%d,"n":%d}`, now.Unix(), now.Add(10*time.Minute).Unix(), c.issued)
+		c.cached, c.fetched = "eyJhbGciOiJub25lIn0."+base64.RawURLEncoding.EncodeToString([]byte(claims))+".c2ln", now
+	}
+	return c.cached, nil
+}
+
+// TestTokensReplaceEveryShortLivedToken: when the lifetime a token states
+// is shorter than the one announced, each token is replaced near its own
+// expiry, the second and later ones too, not only the first.
+func TestTokensReplaceEveryShortLivedToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tokens := NewTokens(&shortLived{})
+		for minute := range 60 {
+			tok, _, err := tokens.Token(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info, _ := ParseTokenInfo(tok); !time.Now().Before(info.Expires) {
+				t.Fatalf("minute %d: Token() = a token that expired at minute %d", minute, minute-int(time.Since(info.Expires)/time.Minute))
+			}
+			time.Sleep(time.Minute)
+		}
+	})
 }

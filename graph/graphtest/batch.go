@@ -47,10 +47,10 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 	if drop && !applyFirst {
 		panic(http.ErrAbortHandler) // the server closes the connection without an answer
 	}
+	v, root, app := graph.Version(r.PathValue("version")), baseURL(r), appOf(r)
 	out := make([]graph.Response, len(reqs))
 	for i, req := range reqs {
-		c := &call{v: graph.Version(r.PathValue("version")), root: baseURL(r), app: appOf(r), url: req.URL, body: req.Body, ids: ids,
-			method: strings.ToUpper(req.Method)}
+		c := &call{v: v, root: root, app: app, method: strings.ToUpper(req.Method), url: req.URL, body: req.Body, ids: ids}
 		a := s.item(c, req)
 		out[i] = graph.Response{ID: req.ID, Status: a.status, Headers: a.headers, Body: a.body}
 	}

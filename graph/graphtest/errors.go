@@ -47,10 +47,7 @@ func errorBody(requestID, clientRequestID, code, message string) json.RawMessage
 
 // writeError writes a whole-request error in Graph's shape.
 func writeError(w http.ResponseWriter, status int, ids requestIDs, code, message string) {
-	ids.set(w.Header())
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(errorBody(ids.request, ids.client, code, message))
+	writeAnswer(w, ids, errorAnswer(status, ids, code, message))
 }
 
 // writeAnswer writes an answer as the whole reply to a request.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,7 +133,7 @@ func newClause(name string, lit token, typ *graph.DataType) (clause, string) {
 	if c.kind != jsonKind(p.Type) {
 		return clause{}, fmt.Sprintf("A binary operator with incompatible types was detected. Found operand types '%s' and '%s' for operator kind 'Equal'.", p.Type.Name, literalType(c.kind))
 	}
-	if p.Type.Kind == graph.KindEnum && !memberOf(p.Type, c.lit) {
+	if p.Type.Kind == graph.KindEnum && !slices.Contains(p.Type.Members, c.lit) {
 		return clause{}, fmt.Sprintf("Requested value '%s' was not found.", c.lit)
 	}
 	return c, ""
@@ -151,15 +152,6 @@ func literalType(kind int) string {
 		return "Edm.Boolean"
 	}
 	return "Edm.String"
-}
-
-func memberOf(t *graph.DataType, s string) bool {
-	for _, m := range t.Members {
-		if m == s {
-			return true
-		}
-	}
-	return false
 }
 
 // match reports whether vw satisfies every clause.

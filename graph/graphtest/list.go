@@ -2,6 +2,7 @@ package graphtest
 
 import (
 	"encoding/base64"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -116,10 +117,7 @@ func (s *Server) page(rt *route, q listQuery) (page []view, last string, more bo
 // nextLink is the absolute URL of the page after the one that ends at
 // the key last: the same query, with a $skiptoken.
 func nextLink(c *call, rt *route, last string) string {
-	q := make(url.Values, len(rt.query)+1)
-	for k, v := range rt.query {
-		q[k] = v
-	}
+	q := maps.Clone(rt.query)
 	q.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte(last)))
 	return c.versionURL() + rt.path() + "?" + encodeQuery(q)
 }
@@ -127,13 +125,8 @@ func nextLink(c *call, rt *route, last string) string {
 // encodeQuery encodes q as Graph writes it, the "$" of system query
 // options left as it is, in a fixed order.
 func encodeQuery(q url.Values) string {
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		for _, v := range q[k] {
 			if b.Len() > 0 {
 				b.WriteByte('&')

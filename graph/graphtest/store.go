@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -81,11 +82,7 @@ func (st *store) entity(rt *route, create bool) *entity {
 // keys returns the collection's keys (lower-case) in order.
 func (c *collection) keys() []string {
 	if c.sorted == nil {
-		c.sorted = make([]string, 0, len(c.members))
-		for k := range c.members {
-			c.sorted = append(c.sorted, k)
-		}
-		slices.Sort(c.sorted)
+		c.sorted = slices.Sorted(maps.Keys(c.members))
 	}
 	return c.sorted
 }
@@ -118,8 +115,8 @@ type member struct {
 // in name order.
 func merge(stored []byte, props []member) []byte {
 	var all []member
-	for name, value := range (&entity{props: stored}).properties() {
-		all = append(all, member{name, value})
+	if len(stored) > 0 {
+		all = scanMembers(stored) // in name order: merge wrote it
 	}
 	all = append(all, props...)
 	// Sort by name, the later of two members of one name winning.
