@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"github.com/graphbatch/graphbatch/graph"
 )
@@ -97,4 +99,37 @@ func TestExportRefusesWhatIsNotAnEntity(t *testing.T) {
 			t.Errorf("item %s: %d rows written, want only the entity before it", item, len(dst.records))
 		}
 	}
+}
+
+// answersThen answers each List with the next error of errs, then with a
+// page of one entity.
+type answersThen struct{ errs []error }
+
+func (l *answersThen) List(context.Context, graph.Version, string) (*graph.Page, error) {
+	if len(l.errs) > 0 {
+		err := l.errs[0]
+		l.errs = l.errs[1:]
+		return nil, err
+	}
+	return &graph.Page{Values: []json.RawMessage{json.RawMessage(`{"id":"d1","status":"compliant"}`)}}, nil
+}
+
+// TestExportThrottlesDoNotSpendFaultAttempts: 429s never fail an export
+// (CONTRACT §5), and MaxAttempts counts only the sends answered 5xx or
+// lost, as in update: a fault after many 429s is sent again.
+func TestExportThrottlesDoNotSpendFaultAttempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var errs []error
+		for range DefaultMaxAttempts {
+			errs = append(errs, &graph.Error{Status: http.StatusTooManyRequests, RetryAfter: "1"})
+		}
+		l := &answersThen{errs: append(errs, &graph.Error{Status: http.StatusServiceUnavailable})}
+		dst := &memTable{}
+		if err := Export(t.Context(), l, dst, ExportConfig{Target: deviceTarget, Select: []string{"status"}, Outer: []string{"p1"}}); err != nil {
+			t.Fatalf("Export after %d 429s and one 503 = %v, want nil", DefaultMaxAttempts, err)
+		}
+		if len(dst.records) != 1 {
+			t.Errorf("%d rows written, want 1", len(dst.records))
+		}
+	})
 }
