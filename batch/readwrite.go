@@ -2,6 +2,7 @@ package batch
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -45,12 +46,13 @@ func (s *scheduler) read(r *item, resp *graph.Response, ids *graph.Error, a *ans
 	case len(changes) == 0 && s.cfg.SkipUnchanged:
 		s.finish(r, csvio.Unchanged, resp.Status, ids, a.at)
 	case s.cfg.Backup != nil:
-		if msg := s.cfg.Backup.problem(r.patch, resp.Body); msg != "" {
+		holds, msg := s.cfg.Backup.current(r.patch, resp.Body)
+		if msg != "" {
 			s.fail(r, &graph.Error{Status: resp.Status, RequestID: ids.RequestID, ClientRequestID: ids.ClientRequestID,
 				Message: msg + ": with nothing to back up, the row is not written"}, a.at, true)
 			return
 		}
-		r.current = resp.Body
+		r.current = holds
 		s.toBackup = append(s.toBackup, r)
 	default:
 		r.kind = writes
@@ -170,35 +172,33 @@ func (b *Backup) Seen(record []string) {
 	}
 }
 
-// problem says why the values Graph holds (entity, as read) of what p
-// sets cannot be backed up, or "": the read's answer leaves one out (a
-// property of another type than the entity's), or one is a text no cell
-// can hold (the null token itself).
-func (b *Backup) problem(p graph.Patch, entity []byte) string {
+// current returns the values Graph holds (entity, as read; see
+// graph.Values), or a problem: why those of what p sets cannot be backed
+// up. The read's answer is not an entity, or leaves one out (a property
+// of another type than the entity's), or one is a text no cell can hold
+// (the null token itself).
+func (b *Backup) current(p graph.Patch, entity []byte) (holds map[string]json.RawMessage, problem string) {
 	holds, err := graph.Values(entity)
 	if err != nil {
-		return "Graph's answer to the read is not an entity"
+		return nil, "Graph's answer to the read is not an entity"
 	}
 	if prop := p.Unread(holds); prop != nil {
-		return "Graph's answer to the read has no " + prop.Name + " (is it a property of the entity's type?)"
+		return nil, "Graph's answer to the read has no " + prop.Name + " (is it a property of the entity's type?)"
 	}
 	for _, set := range p.Sets {
 		if _, err := set.Prop.CellOf(holds[strings.ToLower(set.Prop.Name)], b.null); err != nil {
-			return err.Error()
+			return nil, err.Error()
 		}
 	}
-	return ""
+	return holds, ""
 }
 
 // add writes the backup record of a row about to be written: for each
-// column it sets that is not backed up yet, the value current holds.
-func (b *Backup) add(keys []string, p graph.Patch, current []byte) error {
+// column it sets that is not backed up yet, the value Graph holds (as
+// current returned it).
+func (b *Backup) add(keys []string, p graph.Patch, holds map[string]json.RawMessage) error {
 	rec := make([]string, len(b.columns))
 	copy(rec, keys)
-	holds, err := graph.Values(current)
-	if err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
 	any := false
 	for _, set := range p.Sets {
 		h := pairHash(keys, set.Prop.Name)
