@@ -99,7 +99,7 @@ func (s *scheduler) backUp(now time.Time) error {
 		return nil
 	}
 	for _, r := range s.toBackup {
-		if err := s.cfg.Backup.add(r.keys, r.patch, r.current); err != nil {
+		if err := s.cfg.Backup.add(r); err != nil {
 			return err
 		}
 	}
@@ -165,9 +165,10 @@ func (b *Backup) Seen(record []string) {
 	if len(record) < b.nkeys {
 		return
 	}
+	key := entityKey(record[:b.nkeys])
 	for i := b.nkeys; i < len(record) && i < len(b.columns); i++ {
 		if record[i] != "" && b.columns[i] != graph.TypeColumn {
-			b.seen[pairHash(record[:b.nkeys], b.columns[i])] = struct{}{}
+			b.seen[pairHash(key, b.columns[i])] = struct{}{}
 		}
 	}
 }
@@ -193,15 +194,15 @@ func (b *Backup) current(p graph.Patch, entity []byte) (holds map[string]json.Ra
 	return holds, ""
 }
 
-// add writes the backup record of a row about to be written: for each
-// column it sets that is not backed up yet, the value Graph holds (as
-// current returned it).
-func (b *Backup) add(keys []string, p graph.Patch, holds map[string]json.RawMessage) error {
+// add writes the backup record of r, a row about to be written: for each
+// column it sets that is not backed up yet, the value Graph holds
+// (r.current).
+func (b *Backup) add(r *item) error {
 	rec := make([]string, len(b.columns))
-	copy(rec, keys)
+	copy(rec, r.keys)
 	any := false
-	for _, set := range p.Sets {
-		h := pairHash(keys, set.Prop.Name)
+	for _, set := range r.patch.Sets {
+		h := pairHash(r.key, set.Prop.Name)
 		if _, done := b.seen[h]; done {
 			continue
 		}
@@ -209,7 +210,7 @@ func (b *Backup) add(keys []string, p graph.Patch, holds map[string]json.RawMess
 		if !ok {
 			return fmt.Errorf("backup: it has no column %s", set.Prop.Name)
 		}
-		rec[i] = set.Prop.Cell(holds[strings.ToLower(set.Prop.Name)], b.null)
+		rec[i] = set.Prop.Cell(r.current[strings.ToLower(set.Prop.Name)], b.null)
 		b.seen[h] = struct{}{}
 		any = true
 	}
@@ -217,7 +218,7 @@ func (b *Backup) add(keys []string, p graph.Patch, holds map[string]json.RawMess
 		return nil
 	}
 	if i, ok := b.index[strings.ToLower(graph.TypeColumn)]; ok {
-		rec[i] = graph.TypeOf(holds)
+		rec[i] = graph.TypeOf(r.current)
 	}
 	if err := b.w.Write(rec); err != nil {
 		return fmt.Errorf("backup: %w", err)
@@ -225,10 +226,11 @@ func (b *Backup) add(keys []string, p graph.Patch, holds map[string]json.RawMess
 	return nil
 }
 
-// pairHash identifies an entity's column in Backup.seen.
-func pairHash(keys []string, column string) uint64 {
+// pairHash identifies an entity's column in Backup.seen; key is the
+// entity's entityKey.
+func pairHash(key, column string) uint64 {
 	h := fnv.New64a()
-	h.Write([]byte(entityKey(keys)))
+	h.Write([]byte(key))
 	h.Write([]byte{0})
 	h.Write([]byte(strings.ToLower(column)))
 	return h.Sum64()
