@@ -310,7 +310,7 @@ func (s *scheduler) start(j job) {
 }
 
 // handle takes one answer. It fails only when the run cannot go on:
-// signing in failed.
+// signing in failed, the backup could not be written, or ctx is done.
 func (s *scheduler) handle(ctx context.Context, a *answer) error {
 	s.idle++
 	s.inFlight--
