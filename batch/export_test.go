@@ -17,7 +17,7 @@ import (
 // records how many rows the export had written at each request.
 type pagedLister struct {
 	pages, perPage int
-	dst            *tableRecorder
+	dst            *memTable
 	writtenAt      []int // rows written when each page was asked for
 	urls           []string
 }
@@ -36,18 +36,10 @@ func (l *pagedLister) List(_ context.Context, _ graph.Version, u string) (*graph
 	return p, nil
 }
 
-type tableRecorder struct {
-	records [][]string
-	syncs   int
-}
-
-func (t *tableRecorder) Write(rec []string) error { t.records = append(t.records, rec); return nil }
-func (t *tableRecorder) Sync() error              { t.syncs++; return nil }
-
 // TestExportStreams: each page is written before the next is asked for,
 // so an export holds one page at a time, however long the collection.
 func TestExportStreams(t *testing.T) {
-	dst := &tableRecorder{}
+	dst := &memTable{}
 	l := &pagedLister{pages: 5, perPage: 3, dst: dst}
 	cfg := ExportConfig{Target: deviceTarget, Select: []string{"status"}, Outer: []string{"p1"}, PageSize: 3}
 	if err := Export(t.Context(), l, dst, cfg); err != nil {
@@ -89,7 +81,7 @@ func (l listerOf) List(context.Context, graph.Version, string) (*graph.Page, err
 // from the export could not use.
 func TestExportRefusesWhatIsNotAnEntity(t *testing.T) {
 	for _, item := range []string{`"d1"`, `42`, `null`, `["d1"]`, `{"status":"compliant"}`, `{"id":null,"status":"compliant"}`} {
-		dst := &tableRecorder{}
+		dst := &memTable{}
 		l := listerOf{`{"id":"d0","status":"compliant"}`, item}
 		err := Export(t.Context(), l, dst, ExportConfig{Target: deviceTarget, Select: []string{"status"}, Outer: []string{"p1"}})
 		if err == nil || !strings.Contains(err.Error(), graph.Quote(item)) {

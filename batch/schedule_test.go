@@ -2,7 +2,6 @@ package batch
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -210,7 +209,7 @@ func TestEnvelopesStayUnderTheByteBudget(t *testing.T) {
 		rows := distinctRows(40)
 		big := strings.Repeat("x", 900<<10) // a value a spreadsheet may hold; the cell limit is 1 MiB
 		for _, i := range []int{4, 5, 6} {
-			rows[i].Fields[slicesIndex(deviceTarget.Columns(), "deviceDisplayName")] = big
+			rows[i].Fields[slices.Index(deviceTarget.Columns(), "deviceDisplayName")] = big
 		}
 		g := &fakeGraph{}
 		w, _, err := runTest(t, rows, g, Config{Concurrency: 1})
@@ -230,13 +229,4 @@ func TestEnvelopesStayUnderTheByteBudget(t *testing.T) {
 			t.Errorf("%d outcomes, want 40", got)
 		}
 	})
-}
-
-func slicesIndex(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	panic(fmt.Sprintf("%q not in %v", v, s))
 }
