@@ -154,13 +154,7 @@ func (c *ExportConfig) page(ctx context.Context, list Lister, u string) (*graph.
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		var ge *graph.Error
-		v := transient
-		if errors.As(err, &ge) {
-			v = classify(ge.Status)
-		} else {
-			ge = &graph.Error{Message: graph.Clean(err.Error())}
-		}
+		v, ge := verdictOf(err)
 		switch {
 		case v == throttled:
 			c.Stats.Throttled.Add(1)

@@ -382,18 +382,9 @@ func refusedFreshToken(a *answer) bool {
 
 // envelopeFailed handles an envelope that got no per-item answers.
 func (s *scheduler) envelopeFailed(a *answer) {
-	var ge *graph.Error
-	v := transient
-	if errors.As(a.err, &ge) {
-		v = classify(ge.Status)
-	} else {
-		// A transport error or an unreadable answer: Graph may or may not
-		// have applied the PATCHes. They are idempotent, so sending again
-		// is safe.
-		ge = &graph.Error{Message: "no usable answer from Graph: " + graph.Clean(a.err.Error())}
-		if a.res != nil {
-			ge.ClientRequestID = a.res.ClientRequestID
-		}
+	v, ge := verdictOf(a.err)
+	if a.res != nil {
+		ge.ClientRequestID = cmp.Or(ge.ClientRequestID, a.res.ClientRequestID)
 	}
 	for _, r := range a.rows {
 		s.apply(r, v, ge, a)
