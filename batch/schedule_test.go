@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -227,6 +228,38 @@ func TestEnvelopesStayUnderTheByteBudget(t *testing.T) {
 		}
 		if got := len(w.byRow(t)); got != 40 {
 			t.Errorf("%d outcomes, want 40", got)
+		}
+	})
+}
+
+// TestReadEnvelopesAreNotCutByWhatRowsWrite: a GET carries no body, so
+// rows whose PATCHes are large are still read twenty to an envelope.
+func TestReadEnvelopesAreNotCutByWhatRowsWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rows := distinctRows(40)
+		big := strings.Repeat("x", 600<<10)
+		for i := range rows {
+			rows[i].Fields[slices.Index(deviceTarget.Columns(), "deviceDisplayName")] = big
+		}
+		var mu sync.Mutex
+		var reads []int
+		send := &scriptedSender{fn: func(reqs []graph.Request) *graph.BatchResult {
+			res := allOK(reqs)
+			if reqs[0].Method == http.MethodGet {
+				mu.Lock()
+				reads = append(reads, len(reqs))
+				mu.Unlock()
+				for i := range res.Responses {
+					res.Responses[i].Body = []byte(`{"status":"compliant"}`)
+				}
+			}
+			return res
+		}}
+		if _, _, err := runTestWith(t, rows, send, Config{Concurrency: 1, SkipUnchanged: true}); err != nil {
+			t.Fatal(err)
+		}
+		if want := []int{20, 20}; !slices.Equal(reads, want) {
+			t.Errorf("read envelopes of %v rows, want %v", reads, want)
 		}
 	})
 }
