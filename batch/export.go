@@ -139,9 +139,10 @@ func (c *ExportConfig) firstPage() string {
 }
 
 // page reads one page, paced, waiting as Graph asks and sending again
-// after a fault, up to MaxAttempts.
+// after a fault, up to MaxAttempts sends; 429s are not counted, as they
+// fail nothing.
 func (c *ExportConfig) page(ctx context.Context, list Lister, u string) (*graph.Page, error) {
-	for attempt := 1; ; attempt++ {
+	for throttles, faults := 0, 0; ; {
 		if _, err := c.Pacer.Acquire(ctx, 1); err != nil {
 			return nil, err
 		}
@@ -153,20 +154,16 @@ func (c *ExportConfig) page(ctx context.Context, list Lister, u string) (*graph.
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		var ge *graph.Error
-		v := transient
-		if errors.As(err, &ge) {
-			v = classify(ge.Status)
-		} else {
-			ge = &graph.Error{Message: graph.Clean(err.Error())}
-		}
+		v, ge := verdictOf(err)
 		switch {
 		case v == throttled:
 			c.Stats.Throttled.Add(1)
-			c.Pacer.Throttle(c.wait(ge, attempt), time.Now())
-		case v == transient && attempt < c.MaxAttempts && !errors.Is(err, graph.ErrMalformed):
+			throttles++
+			c.Pacer.Throttle(c.wait(ge, throttles), time.Now())
+		case v == transient && faults+1 < c.MaxAttempts && !errors.Is(err, graph.ErrMalformed):
 			c.Stats.Faults.Add(1)
-			if err := sleep(ctx, c.wait(ge, attempt)); err != nil {
+			faults++
+			if err := sleep(ctx, c.wait(ge, faults)); err != nil {
 				return nil, err
 			}
 		default:

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"github.com/graphbatch/graphbatch/graph"
 )
@@ -15,7 +17,7 @@ import (
 // records how many rows the export had written at each request.
 type pagedLister struct {
 	pages, perPage int
-	dst            *tableRecorder
+	dst            *memTable
 	writtenAt      []int // rows written when each page was asked for
 	urls           []string
 }
@@ -34,18 +36,10 @@ func (l *pagedLister) List(_ context.Context, _ graph.Version, u string) (*graph
 	return p, nil
 }
 
-type tableRecorder struct {
-	records [][]string
-	syncs   int
-}
-
-func (t *tableRecorder) Write(rec []string) error { t.records = append(t.records, rec); return nil }
-func (t *tableRecorder) Sync() error              { t.syncs++; return nil }
-
 // TestExportStreams: each page is written before the next is asked for,
 // so an export holds one page at a time, however long the collection.
 func TestExportStreams(t *testing.T) {
-	dst := &tableRecorder{}
+	dst := &memTable{}
 	l := &pagedLister{pages: 5, perPage: 3, dst: dst}
 	cfg := ExportConfig{Target: deviceTarget, Select: []string{"status"}, Outer: []string{"p1"}, PageSize: 3}
 	if err := Export(t.Context(), l, dst, cfg); err != nil {
@@ -87,7 +81,7 @@ func (l listerOf) List(context.Context, graph.Version, string) (*graph.Page, err
 // from the export could not use.
 func TestExportRefusesWhatIsNotAnEntity(t *testing.T) {
 	for _, item := range []string{`"d1"`, `42`, `null`, `["d1"]`, `{"status":"compliant"}`, `{"id":null,"status":"compliant"}`} {
-		dst := &tableRecorder{}
+		dst := &memTable{}
 		l := listerOf{`{"id":"d0","status":"compliant"}`, item}
 		err := Export(t.Context(), l, dst, ExportConfig{Target: deviceTarget, Select: []string{"status"}, Outer: []string{"p1"}})
 		if err == nil || !strings.Contains(err.Error(), graph.Quote(item)) {
@@ -97,4 +91,37 @@ func TestExportRefusesWhatIsNotAnEntity(t *testing.T) {
 			t.Errorf("item %s: %d rows written, want only the entity before it", item, len(dst.records))
 		}
 	}
+}
+
+// answersThen answers each List with the next error of errs, then with a
+// page of one entity.
+type answersThen struct{ errs []error }
+
+func (l *answersThen) List(context.Context, graph.Version, string) (*graph.Page, error) {
+	if len(l.errs) > 0 {
+		err := l.errs[0]
+		l.errs = l.errs[1:]
+		return nil, err
+	}
+	return &graph.Page{Values: []json.RawMessage{json.RawMessage(`{"id":"d1","status":"compliant"}`)}}, nil
+}
+
+// TestExportThrottlesDoNotSpendFaultAttempts: 429s never fail an export
+// (CONTRACT §5), and MaxAttempts counts only the sends answered 5xx or
+// lost, as in update: a fault after many 429s is sent again.
+func TestExportThrottlesDoNotSpendFaultAttempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var errs []error
+		for range DefaultMaxAttempts {
+			errs = append(errs, &graph.Error{Status: http.StatusTooManyRequests, RetryAfter: "1"})
+		}
+		l := &answersThen{errs: append(errs, &graph.Error{Status: http.StatusServiceUnavailable})}
+		dst := &memTable{}
+		if err := Export(t.Context(), l, dst, ExportConfig{Target: deviceTarget, Select: []string{"status"}, Outer: []string{"p1"}}); err != nil {
+			t.Fatalf("Export after %d 429s and one 503 = %v, want nil", DefaultMaxAttempts, err)
+		}
+		if len(dst.records) != 1 {
+			t.Errorf("%d rows written, want 1", len(dst.records))
+		}
+	})
 }

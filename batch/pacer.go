@@ -60,7 +60,6 @@ const windowSlack = 0.02
 // time.Now.
 type Pacer struct {
 	mu        sync.Mutex
-	now       func() time.Time
 	rate      Rate          // the ceiling; N == 0 means none
 	window    time.Duration // rate.Per widened by windowSlack (readSlack)
 	limit     float64       // items allowed per window now, 1 ≤ limit ≤ rate.N
@@ -97,14 +96,12 @@ const readSlack = 0.10
 func NewReadPacer(r Rate) *Pacer { return newPacer(r, readSlack) }
 
 func newPacer(r Rate, slack float64) *Pacer {
-	p := &Pacer{
-		now:    time.Now,
-		rate:   r,
-		window: time.Duration(float64(r.Per) * (1 + slack)),
-		limit:  float64(r.N),
+	return &Pacer{
+		rate:     r,
+		window:   time.Duration(float64(r.Per) * (1 + slack)),
+		limit:    float64(r.N),
+		steadyAt: time.Now(),
 	}
-	p.steadyAt = p.now()
-	return p
 }
 
 // Acquire waits until at least one item may be sent and returns how many
@@ -130,7 +127,7 @@ func (p *Pacer) Acquire(ctx context.Context, want int) (int, error) {
 func (p *Pacer) TryAcquire(want int) (int, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := p.now()
+	now := time.Now()
 	if now.Before(p.notBefore) {
 		return 0, p.notBefore.Sub(now)
 	}
@@ -241,7 +238,7 @@ func (p *Pacer) admittedAround(t time.Time) int {
 func (p *Pacer) Throttle(d time.Duration, sentAt time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := p.now()
+	now := time.Now()
 	if until := now.Add(d); until.After(p.notBefore) {
 		p.notBefore = until
 	}

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +29,10 @@ type item struct {
 	throttles int       // sends answered 429
 	reauths   int       // sends answered 401
 	due       time.Time // while backing off: when it may be sent again
-	current   []byte    // between its read and its backup: what Graph holds
+
+	// current is, between its read and its backup, what Graph holds
+	// (Backup.current).
+	current map[string]json.RawMessage
 }
 
 // chunk is what the reader hands the scheduler at a time: rows to send,

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -45,12 +46,13 @@ func (s *scheduler) read(r *item, resp *graph.Response, ids *graph.Error, a *ans
 	case len(changes) == 0 && s.cfg.SkipUnchanged:
 		s.finish(r, csvio.Unchanged, resp.Status, ids, a.at)
 	case s.cfg.Backup != nil:
-		if msg := s.cfg.Backup.problem(r.patch, resp.Body); msg != "" {
+		holds, msg := s.cfg.Backup.current(r.patch, resp.Body)
+		if msg != "" {
 			s.fail(r, &graph.Error{Status: resp.Status, RequestID: ids.RequestID, ClientRequestID: ids.ClientRequestID,
 				Message: msg + ": with nothing to back up, the row is not written"}, a.at, true)
 			return
 		}
-		r.current = resp.Body
+		r.current = holds
 		s.toBackup = append(s.toBackup, r)
 	default:
 		r.kind = writes
@@ -97,7 +99,7 @@ func (s *scheduler) backUp(now time.Time) error {
 		return nil
 	}
 	for _, r := range s.toBackup {
-		if err := s.cfg.Backup.add(r.keys, r.patch, r.current); err != nil {
+		if err := s.cfg.Backup.add(r); err != nil {
 			return err
 		}
 	}
@@ -163,45 +165,44 @@ func (b *Backup) Seen(record []string) {
 	if len(record) < b.nkeys {
 		return
 	}
+	key := entityKey(record[:b.nkeys])
 	for i := b.nkeys; i < len(record) && i < len(b.columns); i++ {
 		if record[i] != "" && b.columns[i] != graph.TypeColumn {
-			b.seen[pairHash(record[:b.nkeys], b.columns[i])] = struct{}{}
+			b.seen[pairHash(key, b.columns[i])] = struct{}{}
 		}
 	}
 }
 
-// problem says why the values Graph holds (entity, as read) of what p
-// sets cannot be backed up, or "": the read's answer leaves one out (a
-// property of another type than the entity's), or one is a text no cell
-// can hold (the null token itself).
-func (b *Backup) problem(p graph.Patch, entity []byte) string {
+// current returns the values Graph holds (entity, as read; see
+// graph.Values), or a problem: why those of what p sets cannot be backed
+// up. The read's answer is not an entity, or leaves one out (a property
+// of another type than the entity's), or one is a text no cell can hold
+// (the null token itself).
+func (b *Backup) current(p graph.Patch, entity []byte) (holds map[string]json.RawMessage, problem string) {
 	holds, err := graph.Values(entity)
 	if err != nil {
-		return "Graph's answer to the read is not an entity"
+		return nil, "Graph's answer to the read is not an entity"
 	}
 	if prop := p.Unread(holds); prop != nil {
-		return "Graph's answer to the read has no " + prop.Name + " (is it a property of the entity's type?)"
+		return nil, "Graph's answer to the read has no " + prop.Name + " (is it a property of the entity's type?)"
 	}
 	for _, set := range p.Sets {
 		if _, err := set.Prop.CellOf(holds[strings.ToLower(set.Prop.Name)], b.null); err != nil {
-			return err.Error()
+			return nil, err.Error()
 		}
 	}
-	return ""
+	return holds, ""
 }
 
-// add writes the backup record of a row about to be written: for each
-// column it sets that is not backed up yet, the value current holds.
-func (b *Backup) add(keys []string, p graph.Patch, current []byte) error {
+// add writes the backup record of r, a row about to be written: for each
+// column it sets that is not backed up yet, the value Graph holds
+// (r.current).
+func (b *Backup) add(r *item) error {
 	rec := make([]string, len(b.columns))
-	copy(rec, keys)
-	holds, err := graph.Values(current)
-	if err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
+	copy(rec, r.keys)
 	any := false
-	for _, set := range p.Sets {
-		h := pairHash(keys, set.Prop.Name)
+	for _, set := range r.patch.Sets {
+		h := pairHash(r.key, set.Prop.Name)
 		if _, done := b.seen[h]; done {
 			continue
 		}
@@ -209,7 +210,7 @@ func (b *Backup) add(keys []string, p graph.Patch, current []byte) error {
 		if !ok {
 			return fmt.Errorf("backup: it has no column %s", set.Prop.Name)
 		}
-		rec[i] = set.Prop.Cell(holds[strings.ToLower(set.Prop.Name)], b.null)
+		rec[i] = set.Prop.Cell(r.current[strings.ToLower(set.Prop.Name)], b.null)
 		b.seen[h] = struct{}{}
 		any = true
 	}
@@ -217,7 +218,7 @@ func (b *Backup) add(keys []string, p graph.Patch, current []byte) error {
 		return nil
 	}
 	if i, ok := b.index[strings.ToLower(graph.TypeColumn)]; ok {
-		rec[i] = graph.TypeOf(holds)
+		rec[i] = graph.TypeOf(r.current)
 	}
 	if err := b.w.Write(rec); err != nil {
 		return fmt.Errorf("backup: %w", err)
@@ -225,10 +226,11 @@ func (b *Backup) add(keys []string, p graph.Patch, current []byte) error {
 	return nil
 }
 
-// pairHash identifies an entity's column in Backup.seen.
-func pairHash(keys []string, column string) uint64 {
+// pairHash identifies an entity's column in Backup.seen; key is the
+// entity's entityKey.
+func pairHash(key, column string) uint64 {
 	h := fnv.New64a()
-	h.Write([]byte(entityKey(keys)))
+	h.Write([]byte(key))
 	h.Write([]byte{0})
 	h.Write([]byte(strings.ToLower(column)))
 	return h.Sum64()

@@ -1,9 +1,12 @@
 package batch
 
 import (
+	"errors"
 	"math/rand/v2"
 	"net/http"
 	"time"
+
+	"github.com/graphbatch/graphbatch/graph"
 )
 
 // verdict is what to do with a row after one answer from Graph.
@@ -32,6 +35,18 @@ func classify(status int) verdict {
 		return transient
 	}
 	return permanent
+}
+
+// verdictOf is the verdict on err, an error for a whole answer, and the
+// *graph.Error that says why: Graph's, or, for a transport error or an
+// unreadable answer, one made of err. Graph may or may not have carried
+// out what such an answer lost; PATCHes and GETs are idempotent, so it is
+// sent again.
+func verdictOf(err error) (verdict, *graph.Error) {
+	if ge, ok := errors.AsType[*graph.Error](err); ok {
+		return classify(ge.Status), ge
+	}
+	return transient, &graph.Error{Message: "no usable answer from Graph: " + graph.Clean(err.Error())}
 }
 
 // Backoff bounds, for answers that say nothing of when to come back.

@@ -76,14 +76,6 @@ type RowRange struct{ First, Last int }
 // has reports whether row n is in the range.
 func (r RowRange) has(n int) bool { return n >= r.First && (r.Last == 0 || n <= r.Last) }
 
-// Count returns how many of the rows 1 to n are in the range.
-func (r RowRange) Count(n int) int {
-	if r.Last > 0 {
-		n = min(n, r.Last)
-	}
-	return max(n-max(r.First, 1)+1, 0)
-}
-
 // past reports whether row n is beyond the range.
 func (r RowRange) past(n int) bool { return r.Last != 0 && n > r.Last }
 

@@ -249,7 +249,7 @@ func (s *scheduler) dispatch(ctx context.Context, now time.Time) time.Time {
 func (s *scheduler) dispatchKind(ctx context.Context, k kind, now time.Time) time.Time {
 	q := &s.ready[k]
 	for s.idle > 0 && q.len() > 0 && !s.stopping && !s.reauthing && ctx.Err() == nil {
-		want := s.fit(q)
+		want := s.fit(q, k)
 		if want == q.len() && want < s.cfg.BatchSize && !s.readerDone && s.held < maxHeld && now.Before(s.readySince[k].Add(linger)) {
 			return s.readySince[k].Add(linger) // more rows may come to fill it
 		}
@@ -263,11 +263,15 @@ func (s *scheduler) dispatchKind(ctx context.Context, k kind, now time.Time) tim
 	return time.Time{}
 }
 
-// fit returns how many rows of q, oldest first, fit in one envelope.
-func (s *scheduler) fit(q *fifo) int {
+// fit returns how many rows of q, oldest first, fit in one envelope of
+// kind k. A read carries no body.
+func (s *scheduler) fit(q *fifo, k kind) int {
 	n, size := 0, 0
 	for _, r := range q.rows {
-		size += len(r.patch.Body) + len(r.patch.URL)
+		size += len(r.patch.URL)
+		if k == writes {
+			size += len(r.patch.Body)
+		}
 		if n == s.cfg.BatchSize || (n > 0 && size > maxEnvelopeBytes) {
 			break
 		}
@@ -310,7 +314,7 @@ func (s *scheduler) start(j job) {
 }
 
 // handle takes one answer. It fails only when the run cannot go on:
-// signing in failed.
+// signing in failed, the backup could not be written, or ctx is done.
 func (s *scheduler) handle(ctx context.Context, a *answer) error {
 	s.idle++
 	s.inFlight--
@@ -382,18 +386,9 @@ func refusedFreshToken(a *answer) bool {
 
 // envelopeFailed handles an envelope that got no per-item answers.
 func (s *scheduler) envelopeFailed(a *answer) {
-	var ge *graph.Error
-	v := transient
-	if errors.As(a.err, &ge) {
-		v = classify(ge.Status)
-	} else {
-		// A transport error or an unreadable answer: Graph may or may not
-		// have applied the PATCHes. They are idempotent, so sending again
-		// is safe.
-		ge = &graph.Error{Message: "no usable answer from Graph: " + graph.Clean(a.err.Error())}
-		if a.res != nil {
-			ge.ClientRequestID = a.res.ClientRequestID
-		}
+	v, ge := verdictOf(a.err)
+	if a.res != nil {
+		ge.ClientRequestID = cmp.Or(ge.ClientRequestID, a.res.ClientRequestID)
 	}
 	for _, r := range a.rows {
 		s.apply(r, v, ge, a)

@@ -2,11 +2,11 @@ package batch
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -210,7 +210,7 @@ func TestEnvelopesStayUnderTheByteBudget(t *testing.T) {
 		rows := distinctRows(40)
 		big := strings.Repeat("x", 900<<10) // a value a spreadsheet may hold; the cell limit is 1 MiB
 		for _, i := range []int{4, 5, 6} {
-			rows[i].Fields[slicesIndex(deviceTarget.Columns(), "deviceDisplayName")] = big
+			rows[i].Fields[slices.Index(deviceTarget.Columns(), "deviceDisplayName")] = big
 		}
 		g := &fakeGraph{}
 		w, _, err := runTest(t, rows, g, Config{Concurrency: 1})
@@ -232,11 +232,34 @@ func TestEnvelopesStayUnderTheByteBudget(t *testing.T) {
 	})
 }
 
-func slicesIndex(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
+// TestReadEnvelopesAreNotCutByWhatRowsWrite: a GET carries no body, so
+// rows whose PATCHes are large are still read twenty to an envelope.
+func TestReadEnvelopesAreNotCutByWhatRowsWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rows := distinctRows(40)
+		big := strings.Repeat("x", 600<<10)
+		for i := range rows {
+			rows[i].Fields[slices.Index(deviceTarget.Columns(), "deviceDisplayName")] = big
 		}
-	}
-	panic(fmt.Sprintf("%q not in %v", v, s))
+		var mu sync.Mutex
+		var reads []int
+		send := &scriptedSender{fn: func(reqs []graph.Request) *graph.BatchResult {
+			res := allOK(reqs)
+			if reqs[0].Method == http.MethodGet {
+				mu.Lock()
+				reads = append(reads, len(reqs))
+				mu.Unlock()
+				for i := range res.Responses {
+					res.Responses[i].Body = []byte(`{"status":"compliant"}`)
+				}
+			}
+			return res
+		}}
+		if _, _, err := runTestWith(t, rows, send, Config{Concurrency: 1, SkipUnchanged: true}); err != nil {
+			t.Fatal(err)
+		}
+		if want := []int{20, 20}; !slices.Equal(reads, want) {
+			t.Errorf("read envelopes of %v rows, want %v", reads, want)
+		}
+	})
 }
