@@ -230,6 +230,8 @@ func durationOf(v any) (*big.Rat, bool) {
 	return total, true
 }
 
+// bytesOf decodes a Binary value: base64, standard or URL-safe, padded or
+// not.
 func bytesOf(v any) ([]byte, bool) {
 	s, ok := v.(string)
 	if !ok {

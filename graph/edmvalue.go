@@ -2,7 +2,6 @@ package graph
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -417,12 +416,10 @@ func parseDate(s string) (any, error) {
 }
 
 func parseBinary(s string) (any, error) {
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-		if _, err := enc.DecodeString(s); err == nil {
-			return s, nil
-		}
+	if _, ok := bytesOf(s); !ok {
+		return nil, errors.New("is not base64")
 	}
-	return nil, errors.New("is not base64")
+	return s, nil
 }
 
 // MaxFractionDigits is how many fractional second digits a DateTimeOffset
