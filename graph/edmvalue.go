@@ -111,8 +111,8 @@ func decodeJSON(data []byte) (any, error) {
 }
 
 // literal decodes the JSON values that need no decoder, for speed: true,
-// false, null, and strings of valid UTF-8 without escapes or control
-// characters. ok is false for anything else.
+// false, null, and strings that are plain (see plainString) between their
+// quotes. ok is false for anything else.
 func literal(b []byte) (v any, ok bool) {
 	switch string(b) {
 	case "true":
@@ -125,13 +125,10 @@ func literal(b []byte) (v any, ok bool) {
 	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
 		return nil, false
 	}
-	text := b[1 : len(b)-1]
-	for _, c := range text {
-		if c < 0x20 || c == '"' || c == '\\' {
-			return nil, false
-		}
+	if s := string(b[1 : len(b)-1]); plainString(s) {
+		return s, true
 	}
-	return string(text), utf8.Valid(text)
+	return nil, false
 }
 
 func jsonExample(p *Prop) string {
