@@ -65,8 +65,8 @@ type BatchResult struct {
 	TokenGen        uint64     // the generation of the token sent, for Reauthenticate
 }
 
-// maxAnswerBytes bounds how much of an answer is read: 20 PATCH answers are
-// a few kilobytes.
+// maxAnswerBytes bounds how much of an answer is read: 20 item answers,
+// or a page of a list, are far smaller.
 const maxAnswerBytes = 16 << 20
 
 // Batch POSTs reqs as one envelope to {root}/{v}/$batch with a fresh
