@@ -432,7 +432,7 @@ var (
 var errDateTime = errors.New("is not a date and time like 2024-01-31T09:30:00Z or 2024-01-31T09:30:00.1234567+01:00")
 
 // parseDateTimeOffset checks an RFC 3339 date and time with a time zone,
-// at most MaxFractionDigits fractional digits, an offset of at most
+// at most MaxFractionDigits fractional digits after a point, an offset of at most
 // ±14:00, and an instant .NET can hold.
 func parseDateTimeOffset(s string) (any, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
@@ -440,6 +440,9 @@ func parseDateTimeOffset(s string) (any, error) {
 		if err == nil || !strings.ContainsAny(s[min(len(s), 19):], "Z+-") {
 			return nil, errors.New("has no time zone: end it with Z (UTC) or an offset like +01:00")
 		}
+		return nil, errDateTime
+	}
+	if strings.IndexByte(s, ',') >= 0 { // time.Parse takes a decimal comma; RFC 3339 and Graph do not
 		return nil, errDateTime
 	}
 	if i := strings.IndexByte(s, '.'); i >= 0 {
