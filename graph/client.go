@@ -65,8 +65,8 @@ type BatchResult struct {
 	TokenGen        uint64     // the generation of the token sent, for Reauthenticate
 }
 
-// maxAnswerBytes bounds how much of an answer is read: 20 PATCH answers are
-// a few kilobytes.
+// maxAnswerBytes bounds how much of an answer is read: 20 item answers,
+// or a page of a list, are far smaller.
 const maxAnswerBytes = 16 << 20
 
 // Batch POSTs reqs as one envelope to {root}/{v}/$batch with a fresh
@@ -250,7 +250,7 @@ type Page struct {
 // ("/users?$select=id"), or a nextLink Graph gave, which must be under the
 // same root and version: a link elsewhere is refused, never followed with
 // the token. Graph's error answers are *Error; an answer that is not a
-// page wraps ErrMalformed.
+// page, a JSON object with a "value" array, wraps ErrMalformed.
 func (c *Client) List(ctx context.Context, v Version, url string) (*Page, error) {
 	base := c.root + "/" + string(v)
 	if strings.Contains(url, "://") {
@@ -274,6 +274,9 @@ func (c *Client) List(ctx context.Context, v Version, url string) (*Page, error)
 	var p Page
 	if err := json.Unmarshal(a.body, &p); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if p.Values == nil { // an empty last page is "value":[]
+		return nil, fmt.Errorf(`%w: the page has no "value" array`, ErrMalformed)
 	}
 	return &p, nil
 }

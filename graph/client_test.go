@@ -452,3 +452,34 @@ func TestBatchDeepAnswerIsMalformed(t *testing.T) {
 		t.Errorf("Batch answered 15 MiB of [ = %v, want an error wrapping ErrMalformed", err)
 	}
 }
+
+// TestListAnswerWithoutValueIsMalformed checks that a 200 whose JSON has
+// no "value" array is not a page: taken as an empty last page, it would
+// end an export early and silently, with rows missing.
+func TestListAnswerWithoutValueIsMalformed(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		answer string
+		ok     bool
+	}{
+		{`{}`, false},
+		{`null`, false},
+		{`{"value":null}`, false},
+		{`{"values":[{"id":"1"}]}`, false},
+		{`{"@odata.nextLink":"https://elsewhere.example/v1.0/users"}`, false},
+		{`{"value":[]}`, true},
+		{`{"value":[{"id":"1"}]}`, true},
+	} {
+		c, mux := setup(t)
+		mux.HandleFunc("GET /v1.0/users", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, tt.answer)
+		})
+		page, err := c.List(t.Context(), V1, "/users")
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("List answered %s: %v, want a page", tt.answer, err)
+		case !tt.ok && !errors.Is(err, ErrMalformed):
+			t.Errorf("List answered %s = %+v, %v; want an error wrapping ErrMalformed", tt.answer, page, err)
+		}
+	}
+}

@@ -101,6 +101,17 @@ func (r *compactReader) ref() *DataType {
 	return r.table[i-1]
 }
 
+// typeRef reads a reference that must name a type, as the Type of a
+// property, a navigation property or a root must (ParseCSDL refuses them
+// without one).
+func (r *compactReader) typeRef() *DataType {
+	t := r.ref()
+	if t == nil {
+		r.fail()
+	}
+	return t
+}
+
 // readStrings reads the string table with one allocation for all the bytes.
 func (r *compactReader) readStrings(n int) {
 	lens := make([]int, n)
@@ -173,7 +184,7 @@ func (r *compactReader) readBody(t *DataType) {
 	}
 	for i := range n {
 		p := &r.props[i]
-		p.Name, p.Type = r.str(), r.ref()
+		p.Name, p.Type = r.str(), r.typeRef()
 		flags := r.byte()
 		p.Collection, p.Nullable, p.ReadOnly = flags&bitCollection != 0, flags&bitNullable != 0, flags&bitReadOnly != 0
 		t.Properties[i] = p
@@ -194,7 +205,7 @@ func (r *compactReader) readNavs() []*NavProp {
 	}
 	for i := range n {
 		nav := &r.navs[i]
-		nav.Name, nav.Type = r.str(), r.ref()
+		nav.Name, nav.Type = r.str(), r.typeRef()
 		flags := r.byte()
 		nav.Collection, nav.ContainsTarget = flags&bitCollection != 0, flags&bitContainsTarget != 0
 		navs[i] = nav
@@ -219,7 +230,7 @@ func (r *compactReader) readRoots() []*Root {
 	n := r.count()
 	roots := make([]*Root, n)
 	for i := range roots {
-		roots[i] = &Root{Name: r.str(), Type: r.ref(), Collection: r.byte()&bitCollection != 0}
+		roots[i] = &Root{Name: r.str(), Type: r.typeRef(), Collection: r.byte()&bitCollection != 0}
 	}
 	return roots
 }

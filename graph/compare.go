@@ -49,7 +49,15 @@ func equalValue(t *DataType, coll bool, a, b any) bool {
 	if coll {
 		as, okA := a.([]any)
 		bs, okB := b.([]any)
-		return okA && okB && len(as) == len(bs) && !slices.ContainsFunc(indexes(as), func(i int) bool { return !equalValue(t, false, as[i], bs[i]) })
+		if !okA || !okB || len(as) != len(bs) {
+			return false
+		}
+		for i := range as {
+			if !equalValue(t, false, as[i], bs[i]) {
+				return false
+			}
+		}
+		return true
 	}
 	switch t.Kind {
 	case KindComplex:
@@ -60,14 +68,6 @@ func equalValue(t *DataType, coll bool, a, b any) bool {
 		return equalPrimitive(t, a, b)
 	}
 	return reflect.DeepEqual(a, b)
-}
-
-func indexes(s []any) []int {
-	out := make([]int, len(s))
-	for i := range out {
-		out[i] = i
-	}
-	return out
 }
 
 // equalObject compares two complex values member by member, as values of
@@ -230,6 +230,8 @@ func durationOf(v any) (*big.Rat, bool) {
 	return total, true
 }
 
+// bytesOf decodes a Binary value: base64, standard or URL-safe, padded or
+// not.
 func bytesOf(v any) ([]byte, bool) {
 	s, ok := v.(string)
 	if !ok {

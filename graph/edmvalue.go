@@ -2,7 +2,6 @@ package graph
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,8 +111,8 @@ func decodeJSON(data []byte) (any, error) {
 }
 
 // literal decodes the JSON values that need no decoder, for speed: true,
-// false, null, and strings of valid UTF-8 without escapes or control
-// characters. ok is false for anything else.
+// false, null, and strings that are plain (see plainString) between their
+// quotes. ok is false for anything else.
 func literal(b []byte) (v any, ok bool) {
 	switch string(b) {
 	case "true":
@@ -126,13 +125,10 @@ func literal(b []byte) (v any, ok bool) {
 	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
 		return nil, false
 	}
-	text := b[1 : len(b)-1]
-	for _, c := range text {
-		if c < 0x20 || c == '"' || c == '\\' {
-			return nil, false
-		}
+	if s := string(b[1 : len(b)-1]); plainString(s) {
+		return s, true
 	}
-	return string(text), utf8.Valid(text)
+	return nil, false
 }
 
 func jsonExample(p *Prop) string {
@@ -417,12 +413,10 @@ func parseDate(s string) (any, error) {
 }
 
 func parseBinary(s string) (any, error) {
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-		if _, err := enc.DecodeString(s); err == nil {
-			return s, nil
-		}
+	if _, ok := bytesOf(s); !ok {
+		return nil, errors.New("is not base64")
 	}
-	return nil, errors.New("is not base64")
+	return s, nil
 }
 
 // MaxFractionDigits is how many fractional second digits a DateTimeOffset
@@ -438,7 +432,7 @@ var (
 var errDateTime = errors.New("is not a date and time like 2024-01-31T09:30:00Z or 2024-01-31T09:30:00.1234567+01:00")
 
 // parseDateTimeOffset checks an RFC 3339 date and time with a time zone,
-// at most MaxFractionDigits fractional digits, an offset of at most
+// at most MaxFractionDigits fractional digits after a point, an offset of at most
 // ±14:00, and an instant .NET can hold.
 func parseDateTimeOffset(s string) (any, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
@@ -446,6 +440,9 @@ func parseDateTimeOffset(s string) (any, error) {
 		if err == nil || !strings.ContainsAny(s[min(len(s), 19):], "Z+-") {
 			return nil, errors.New("has no time zone: end it with Z (UTC) or an offset like +01:00")
 		}
+		return nil, errDateTime
+	}
+	if strings.IndexByte(s, ',') >= 0 { // time.Parse takes a decimal comma; RFC 3339 and Graph do not
 		return nil, errDateTime
 	}
 	if i := strings.IndexByte(s, '.'); i >= 0 {

@@ -10,7 +10,8 @@ import (
 )
 
 // Error is an error answer from Graph, for an envelope or for one item.
-// Its text fields are safe to show: see Clean.
+// Its text fields are safe to show (see Clean), except RetryAfter, which
+// is kept as Graph sent it for RetryAfter to parse.
 type Error struct {
 	Status          int    // HTTP status
 	Code            string // Graph's error code, e.g. "ResourceNotFound"; may be empty

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,23 +114,13 @@ func (m *Model) Type(name string) *DataType {
 // Types returns every type the metadata defines (not the primitives),
 // sorted by name.
 func (m *Model) Types() []*DataType {
-	ts := make([]*DataType, 0, len(m.types))
-	for _, t := range m.types {
-		ts = append(ts, t)
-	}
-	slices.SortFunc(ts, byName)
-	return ts
+	return slices.SortedFunc(maps.Values(m.types), byName)
 }
 
 // Missing returns the names of the types that the metadata refers to but
 // does not define, sorted. They appear in the model as KindUnknown types.
 func (m *Model) Missing() []string {
-	names := make([]string, 0, len(m.missing))
-	for name := range m.missing {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(m.missing))
 }
 
 // Roots returns the entity sets and singletons of the entity container, in

@@ -32,3 +32,24 @@ func TestDateTimeOffsetOffsets(t *testing.T) {
 		}
 	}
 }
+
+// TestDateTimeOffsetCommaFraction checks that a decimal comma before the
+// fractional seconds, which time.Parse takes but RFC 3339 (and Graph) do
+// not, makes the cell invalid, whatever its digits: such a row would pass
+// a dry run and then fail when sent.
+func TestDateTimeOffsetCommaFraction(t *testing.T) {
+	t.Parallel()
+	p := &graph.Prop{Name: "when", Type: graph.EdmDateTimeOffset}
+	for _, cell := range []string{
+		"2024-01-31T09:30:00,5Z",
+		"2024-01-31T09:30:00,1234567+01:00",
+		"2024-01-31T09:30:00,123456789012Z", // past the 7 digits a point allows
+	} {
+		if _, err := p.Encode(cell); err == nil {
+			t.Errorf("Encode(%q) = nil error, want one: RFC 3339 separates fractional seconds with a point", cell)
+		}
+		if _, err := p.CheckJSON([]byte(`"` + cell + `"`)); err == nil {
+			t.Errorf("CheckJSON(%q) = nil error, want one", cell)
+		}
+	}
+}
