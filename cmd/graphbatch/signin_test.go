@@ -85,21 +85,18 @@ func TestUpdateSignsInFromEnvironment(t *testing.T) {
 }
 
 // TestUpdateOutlivesItsTokens is the same run over TLS with tokens that
-// live four seconds, in a run of about five: graphbatch must replace each
-// token before Graph would refuse it, although Entra ID announces them for
-// 330 seconds (MSAL alone would keep one for 30), and the revocation must
-// still cost exactly one refused request. It runs in real time, as real
-// TLS sockets and MSAL's clock need; the same over 13 minutes is batch's
-// TestRunWithExpiringTokens, on a fake clock. (Tokens of two seconds are
-// replaced half a second early, which a loaded machine running the tests
-// in parallel could stall past: a request then met Graph after its
-// token's expiry.)
+// live two seconds, in a run of about two and a half: graphbatch must
+// replace each token before Graph would refuse it, although Entra ID
+// announces them for 330 seconds (MSAL alone would keep one for 30), and
+// the revocation must still cost exactly one refused request. It runs in
+// real time, as real TLS sockets and MSAL's clock need; the same over 13
+// minutes is batch's TestRunWithExpiringTokens, on a fake clock.
 func TestUpdateOutlivesItsTokens(t *testing.T) {
 	emu, ca := authorityEmulator(t,
-		graphtest.Authority{TokenLifetime: 4 * time.Second, ExpiresIn: 330 * time.Second, RevokeAt: 10},
+		graphtest.Authority{TokenLifetime: 2 * time.Second, ExpiresIn: 330 * time.Second, RevokeAt: 10},
 		graphtest.Options{Limits: &graphtest.NoLimits, Latency: 50 * time.Millisecond})
 	in := filepath.Join(t.TempDir(), "rows.csv")
-	writeRows(t, in, 2000)
+	writeRows(t, in, 1000)
 	out := filepath.Join(t.TempDir(), "results.csv")
 	start := time.Now()
 	code, _, stderr := runCmd(t, "update", "device-statuses", "--in", in, "--out", out,
@@ -108,8 +105,8 @@ func TestUpdateOutlivesItsTokens(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
-	if n := len(readResults(t, out)); n != 2000 {
-		t.Errorf("%d results, want 2000", n)
+	if n := len(readResults(t, out)); n != 1000 {
+		t.Errorf("%d results, want 1000", n)
 	}
 	c := emu.Counters()
 	t.Logf("%v: %d tokens issued, %d requests refused, %d with an expired or revoked token", elapsed, c.TokensIssued, c.Unauthorized, c.ExpiredTokens)
