@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/url"
 	"strconv"
 	"strings"
@@ -71,7 +72,14 @@ func Export(ctx context.Context, list Lister, dst TableWriter, cfg ExportConfig)
 		return err
 	}
 	next := cfg.firstPage()
+	read := make(map[uint64]bool) // the pages read, by their link's hash: a link back to one is a loop
+	seed := maphash.MakeSeed()
 	for next != "" {
+		if h := maphash.String(seed, next); read[h] {
+			return fmt.Errorf("the @odata.nextLink %s Graph answered points back to a page already read: the export stops, as it would loop", graph.Quote(next))
+		} else {
+			read[h] = true
+		}
 		page, err := cfg.page(ctx, list, next)
 		if err != nil {
 			return err

@@ -125,3 +125,38 @@ func TestExportThrottlesDoNotSpendFaultAttempts(t *testing.T) {
 		}
 	})
 }
+
+// loopingLister serves pages whose next links go round a cycle of
+// cycle pages, as a lying server might.
+type loopingLister struct {
+	cycle, asked int
+}
+
+func (l *loopingLister) List(_ context.Context, _ graph.Version, _ string) (*graph.Page, error) {
+	n := l.asked
+	l.asked++
+	if n > 100 {
+		return nil, fmt.Errorf("asked for %d pages of a cycle of %d", l.asked, l.cycle)
+	}
+	return &graph.Page{
+		Values:   []json.RawMessage{json.RawMessage(fmt.Sprintf(`{"id":"d%d","status":"compliant"}`, n))},
+		NextLink: fmt.Sprintf("https://graph.microsoft.com/v1.0/next?page=%d", (n+1)%l.cycle+1),
+	}, nil
+}
+
+// TestExportStopsANextLinkLoop: a next link back to a page already read
+// stops the export with an error, instead of writing the same rows
+// without end.
+func TestExportStopsANextLinkLoop(t *testing.T) {
+	for _, cycle := range []int{1, 3} {
+		l := &loopingLister{cycle: cycle}
+		dst := &memTable{}
+		err := Export(t.Context(), l, dst, ExportConfig{Target: deviceTarget, Select: []string{"status"}, Outer: []string{"p1"}})
+		if err == nil || !strings.Contains(err.Error(), "already read") {
+			t.Errorf("a cycle of %d pages: error %v, want one saying the next link loops", cycle, err)
+		}
+		if l.asked != cycle+1 {
+			t.Errorf("a cycle of %d pages: %d pages asked for, want %d", cycle, l.asked, cycle+1)
+		}
+	}
+}
