@@ -75,11 +75,11 @@ func Export(ctx context.Context, list Lister, dst TableWriter, cfg ExportConfig)
 	read := make(map[uint64]bool) // the pages read, by their link's hash: a link back to one is a loop
 	seed := maphash.MakeSeed()
 	for next != "" {
-		if h := maphash.String(seed, next); read[h] {
+		h := maphash.String(seed, next)
+		if read[h] {
 			return fmt.Errorf("the @odata.nextLink %s Graph answered points back to a page already read: the export stops, as it would loop", graph.Quote(next))
-		} else {
-			read[h] = true
 		}
+		read[h] = true
 		page, err := cfg.page(ctx, list, next)
 		if err != nil {
 			return err
