@@ -38,10 +38,10 @@ func NewHistory() *History { return &History{} }
 // corrupted number cannot make History allocate without limit.
 const maxRow = 1 << 31
 
-// maxRecord is the longest record ReadHistory reads: far more than any
-// line a Writer writes (a row's keys are cells of at most a mebibyte). A
-// quote that opens and never closes runs into it, instead of taking every
-// line after it into one record.
+// maxRecord is the longest record ReadHistory (and readTable) reads: far
+// more than any line a Writer writes (a row's keys are cells of at most a
+// mebibyte). A quote that opens and never closes runs into it, instead of
+// taking every line after it into one record.
 const maxRecord = 16 << 20
 
 // maxTorn is the longest torn record ReadHistory cuts off: more than one
@@ -277,7 +277,7 @@ func foldRune(r rune) rune {
 	return least
 }
 
-// errRecordTooLong is ReadHistory's error for a record over maxRecord.
+// errRecordTooLong is the error for a record over maxRecord.
 var errRecordTooLong = fmt.Errorf("a record runs past %d MiB: a quote opens there and never closes", maxRecord>>20)
 
 // tailReader passes r on, and keeps its last byte and the length of its

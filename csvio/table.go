@@ -91,11 +91,13 @@ func (t *Table) start(header []string, mode JournalMode, seen func([]string)) er
 // follows them is a torn last record, left by a crash in the middle of a
 // write, which the caller cuts off; a record that is damaged otherwise
 // (a stray quote) is an error naming its line: cutting the file there
-// would lose every line after it.
+// would lose every line after it. A quote still open past maxRecord is
+// such damage, found without reading on to the end of the file.
 func readTable(r io.Reader, header []string, seen func([]string)) (int64, error) {
 	br := bufio.NewReader(r)
 	var end int64
 	var lines bytes.Buffer // the record being gathered: a quoted cell may span lines
+	quotes := 0            // in lines
 	line := 1              // where it starts
 	first := true
 	for {
@@ -108,8 +110,11 @@ func readTable(r io.Reader, header []string, seen func([]string)) (int64, error)
 			return 0, err
 		}
 		lines.Write(text)
-		if bytes.Count(lines.Bytes(), []byte{'"'})%2 == 1 {
-			continue // inside a quoted cell
+		if quotes += bytes.Count(text, []byte{'"'}); quotes%2 == 1 { // inside a quoted cell
+			if lines.Len() > maxRecord {
+				return 0, fmt.Errorf("%w: line %d: %w", ErrNotTable, line, errRecordTooLong)
+			}
+			continue
 		}
 		rec, err := csv.NewReader(bytes.NewReader(lines.Bytes())).Read()
 		if err != nil {
@@ -118,6 +123,7 @@ func readTable(r io.Reader, header []string, seen func([]string)) (int64, error)
 		end += int64(lines.Len())
 		line += bytes.Count(lines.Bytes(), []byte{'\n'})
 		lines.Reset()
+		quotes = 0
 		if first {
 			first = false
 			rec[0] = strings.TrimPrefix(rec[0], "\uFEFF")
