@@ -47,6 +47,7 @@ var (
 	ErrExists  = errors.New("results file exists")
 	ErrLocked  = errors.New("results file in use")
 	ErrSymlink = errors.New("results file is a symbolic link")
+	ErrPipe    = errors.New("results file is a named pipe")
 )
 
 // errReplaced says the file at a path changed between its lock and its
@@ -71,7 +72,8 @@ func (e *fileError) Unwrap() error { return e.err }
 // missing file is created to be locked): while another run
 // holds it, OpenJournal fails at once with an error wrapping ErrLocked,
 // whatever the mode. The file is opened for appending, never truncated
-// on opening, and never through a symbolic link (ErrSymlink). With Resume,
+// on opening, never through a symbolic link (ErrSymlink), and never to a
+// named pipe (ErrPipe), which could not be read back. With Resume,
 // a torn last line (a crash in the middle of a write) is cut off; a file
 // that is not a results file for keys is an error wrapping ErrNotResults.
 // A missing or empty file gets the header, whatever the mode.
@@ -94,13 +96,14 @@ func OpenJournal(path string, keys []string, mode JournalMode) (*Journal, *Histo
 }
 
 // openLocked takes the lock of the file at path, then opens it for
-// appending (creating it), never through a symbolic link. what names the
-// file in errors ("results file").
+// appending (creating it), never through a symbolic link nor to a named
+// pipe, which it refuses without waiting for the pipe's other end. what
+// names the file in errors ("results file").
 func openLocked(path, what string) (*os.File, *flock.Flock, error) {
 	if err := refuseSymlink(path, what); err != nil {
 		return nil, nil, err
 	}
-	lock := flock.New(lockPath(path), flock.SetFlag(os.O_CREATE|os.O_RDONLY|noFollow), flock.SetPermissions(0o644))
+	lock := flock.New(lockPath(path), flock.SetFlag(os.O_CREATE|os.O_RDONLY|noFollow|noWait), flock.SetPermissions(0o644))
 	ok, err := lock.TryLock()
 	if err != nil {
 		return nil, nil, openError(path, what, err)
@@ -113,6 +116,9 @@ func openLocked(path, what string) (*os.File, *flock.Flock, error) {
 		var fi fs.FileInfo
 		if fi, err = f.Stat(); err == nil {
 			err = sameFile(lock, fi)
+		}
+		if err == nil && fi.Mode()&fs.ModeNamedPipe != 0 {
+			err = ErrPipe
 		}
 		if err != nil {
 			f.Close()
@@ -171,8 +177,11 @@ func openError(path, what string, err error) error {
 	if serr := refuseSymlink(path, what); serr != nil {
 		return serr
 	}
-	if errors.Is(err, errReplaced) {
+	switch {
+	case errors.Is(err, errReplaced):
 		return &fileError{fmt.Sprintf("%s %s: %v", what, path, err), err}
+	case errors.Is(err, ErrPipe):
+		return &fileError{fmt.Sprintf("%s %s is a named pipe: give a regular file", what, path), err}
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
