@@ -233,8 +233,8 @@ func (h *History) Rows() int { return h.count }
 func (h *History) DoneRows() int { return h.done }
 
 // fingerprint hashes keys, without regard to case, into
-// firstPrint..255. It is FNV-1a over the keys' case-folded runes, a zero
-// byte after each key.
+// firstPrint..255. It is FNV-1a over the keys' runes folded by foldRune
+// (ASCII letters to upper case), a zero byte after each key.
 func fingerprint(keys []string) byte {
 	const offset, prime = 2166136261, 16777619
 	h := uint32(offset)
@@ -250,8 +250,8 @@ func fingerprint(keys []string) byte {
 				}
 				break
 			}
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
+			if 'a' <= c && c <= 'z' { // as foldRune: 'A' is the least of 'a', 'A'
+				c -= 'a' - 'A'
 			}
 			h = (h ^ uint32(c)) * prime
 		}
