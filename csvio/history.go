@@ -38,10 +38,10 @@ func NewHistory() *History { return &History{} }
 // corrupted number cannot make History allocate without limit.
 const maxRow = 1 << 31
 
-// maxRecord is the longest record ReadHistory reads: far more than any
-// line a Writer writes (a row's keys are cells of at most a mebibyte). A
-// quote that opens and never closes runs into it, instead of taking every
-// line after it into one record.
+// maxRecord is the longest record ReadHistory (and readTable) reads: far
+// more than any line a Writer writes (a row's keys are cells of at most a
+// mebibyte). A quote that opens and never closes runs into it, instead of
+// taking every line after it into one record.
 const maxRecord = 16 << 20
 
 // maxTorn is the longest torn record ReadHistory cuts off: more than one
@@ -233,8 +233,8 @@ func (h *History) Rows() int { return h.count }
 func (h *History) DoneRows() int { return h.done }
 
 // fingerprint hashes keys, without regard to case, into
-// firstPrint..255. It is FNV-1a over the keys' case-folded runes, a zero
-// byte after each key.
+// firstPrint..255. It is FNV-1a over the keys' runes folded by foldRune
+// (ASCII letters to upper case), a zero byte after each key.
 func fingerprint(keys []string) byte {
 	const offset, prime = 2166136261, 16777619
 	h := uint32(offset)
@@ -250,8 +250,8 @@ func fingerprint(keys []string) byte {
 				}
 				break
 			}
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
+			if 'a' <= c && c <= 'z' { // as foldRune: 'A' is the least of 'a', 'A'
+				c -= 'a' - 'A'
 			}
 			h = (h ^ uint32(c)) * prime
 		}
@@ -277,7 +277,7 @@ func foldRune(r rune) rune {
 	return least
 }
 
-// errRecordTooLong is ReadHistory's error for a record over maxRecord.
+// errRecordTooLong is the error for a record over maxRecord.
 var errRecordTooLong = fmt.Errorf("a record runs past %d MiB: a quote opens there and never closes", maxRecord>>20)
 
 // tailReader passes r on, and keeps its last byte and the length of its

@@ -783,3 +783,26 @@ func TestHistoryOnlyDoneRowsKeepTheirKeys(t *testing.T) {
 		t.Errorf("Rows, DoneRows = %d, %d; want 6, 3", h.Rows(), h.DoneRows())
 	}
 }
+
+// TestHistoryMatchFoldsAsEqualFold: Match compares keys as strings.EqualFold
+// does, wherever in a key a letter that folds to ASCII stands. The
+// fingerprint folded ASCII letters to lower case but, from the first
+// other rune on, every rune to the least of its fold, upper case for
+// ASCII: "ſa" (long s) and "sa", or "\u212Aelvin" (Kelvin sign) and
+// "kelvin", did not match, and --resume refused an input that matched
+// its results file.
+func TestHistoryMatchFoldsAsEqualFold(t *testing.T) {
+	t.Parallel()
+	for _, tt := range [][2]string{
+		{"sa", "ſa"}, {"ſa", "SA"}, {"kelvin", "\u212Aelvin"}, {"\u212Aelvin", "KELVIN"}, {"xſ", "Xs"}, {"éa", "ÉA"},
+	} {
+		recorded, input := tt[0], tt[1]
+		if !strings.EqualFold(recorded, input) {
+			t.Fatalf("%+q and %+q are not equal without regard to case: pick others", recorded, input)
+		}
+		h := histRead(t, "1,p,"+recorded+",updated,204,,,1,,,2026-01-01T00:00:00.000Z\n")
+		if !h.Match(1, keys("p", input)) {
+			t.Errorf("row 1 recorded done for id %+q: Match(1, id %+q) = false, want true", recorded, input)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package csvio
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"time"
@@ -17,10 +18,8 @@ import (
 // line waits a second for the disk. A Journal is not safe for concurrent
 // use: one goroutine owns it.
 type Journal struct {
-	f          *os.File
-	lock       *flock.Flock
+	*lockedFile
 	w          *Writer
-	path       string
 	dirtySince time.Time // when the oldest line not yet on the disk was recorded; zero if none
 }
 
@@ -47,6 +46,7 @@ var (
 	ErrExists  = errors.New("results file exists")
 	ErrLocked  = errors.New("results file in use")
 	ErrSymlink = errors.New("results file is a symbolic link")
+	ErrPipe    = errors.New("results file is a named pipe")
 )
 
 // errReplaced says the file at a path changed between its lock and its
@@ -71,7 +71,8 @@ func (e *fileError) Unwrap() error { return e.err }
 // missing file is created to be locked): while another run
 // holds it, OpenJournal fails at once with an error wrapping ErrLocked,
 // whatever the mode. The file is opened for appending, never truncated
-// on opening, and never through a symbolic link (ErrSymlink). With Resume,
+// on opening, never through a symbolic link (ErrSymlink), and never to a
+// named pipe (ErrPipe), which could not be read back. With Resume,
 // a torn last line (a crash in the middle of a write) is cut off; a file
 // that is not a results file for keys is an error wrapping ErrNotResults.
 // A missing or empty file gets the header, whatever the mode.
@@ -79,34 +80,50 @@ func OpenJournal(path string, keys []string, mode JournalMode) (*Journal, *Histo
 	if mode < New || mode > Resume {
 		return nil, nil, fmt.Errorf("csvio: OpenJournal: no JournalMode %d", mode)
 	}
-	f, lock, err := openLocked(path, "results file")
+	lf, err := openLocked(path, "results file")
 	if err != nil {
 		return nil, nil, err
 	}
-	j := &Journal{f: f, lock: lock, w: NewWriter(f, keys), path: path}
-	h, err := j.start(keys, mode)
+	j := &Journal{lockedFile: lf, w: NewWriter(lf.f, keys)}
+	h := NewHistory()
+	empty, err := lf.start(mode, func(r io.Reader) (end int64, err error) {
+		h, end, err = ReadHistory(r, keys)
+		return end, err
+	})
+	if err == nil && empty {
+		err = j.w.WriteHeader()
+	}
 	if err != nil {
-		f.Close()
-		_ = lock.Unlock()
+		lf.f.Close()
+		_ = lf.lock.Unlock()
 		return nil, nil, err
 	}
 	return j, h, nil
 }
 
+// lockedFile is a file openLocked opened: a Journal's or a Table's.
+type lockedFile struct {
+	f    *os.File
+	lock *flock.Flock
+	path string
+	what string // names the file in errors ("results file")
+}
+
 // openLocked takes the lock of the file at path, then opens it for
-// appending (creating it), never through a symbolic link. what names the
-// file in errors ("results file").
-func openLocked(path, what string) (*os.File, *flock.Flock, error) {
+// appending (creating it), never through a symbolic link nor to a named
+// pipe, which it refuses without waiting for the pipe's other end. what
+// names the file in errors ("results file").
+func openLocked(path, what string) (*lockedFile, error) {
 	if err := refuseSymlink(path, what); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	lock := flock.New(lockPath(path), flock.SetFlag(os.O_CREATE|os.O_RDONLY|noFollow), flock.SetPermissions(0o644))
+	lock := flock.New(lockPath(path), flock.SetFlag(os.O_CREATE|os.O_RDONLY|noFollow|noWait), flock.SetPermissions(0o644))
 	ok, err := lock.TryLock()
 	if err != nil {
-		return nil, nil, openError(path, what, err)
+		return nil, openError(path, what, err)
 	}
 	if !ok {
-		return nil, nil, &fileError{fmt.Sprintf("%s %s is in use by another graphbatch run", what, path), ErrLocked}
+		return nil, &fileError{fmt.Sprintf("%s %s is in use by another graphbatch run", what, path), ErrLocked}
 	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_RDWR|noFollow, 0o644)
 	if err == nil {
@@ -114,45 +131,78 @@ func openLocked(path, what string) (*os.File, *flock.Flock, error) {
 		if fi, err = f.Stat(); err == nil {
 			err = sameFile(lock, fi)
 		}
+		if err == nil && fi.Mode()&fs.ModeNamedPipe != 0 {
+			err = ErrPipe
+		}
 		if err != nil {
 			f.Close()
 		}
 	}
 	if err != nil {
 		_ = lock.Unlock()
-		return nil, nil, openError(path, what, err)
+		return nil, openError(path, what, err)
 	}
-	return f, lock, nil
+	return &lockedFile{f: f, lock: lock, path: path, what: what}, nil
 }
 
-// start checks the file OpenJournal opened and readies it for mode.
-func (j *Journal) start(keys []string, mode JournalMode) (*History, error) {
-	fi, err := j.f.Stat()
+// start readies the file for mode: New refuses a file that is not empty
+// (ErrExists), Overwrite empties it, and Resume passes it to read, which
+// returns where its whole records end, and cuts off what follows (a torn
+// last record). It reports whether the file is empty now: it needs its
+// header.
+func (l *lockedFile) start(mode JournalMode, read func(io.Reader) (int64, error)) (empty bool, err error) {
+	fi, err := l.f.Stat()
 	if err != nil {
-		return nil, j.wrap(err)
+		return false, l.wrap(err)
 	}
+	end := fi.Size()
 	switch {
-	case mode == New && fi.Size() > 0:
-		return nil, &fileError{fmt.Sprintf("results file %s already exists", j.path), ErrExists}
-	case mode == Overwrite && fi.Size() > 0:
-		if err := truncate(j.f, j.path, 0); err != nil {
-			return nil, j.wrap(err)
-		}
-	case mode == Resume:
-		h, end, err := ReadHistory(j.f, keys) // from the start: appends go to the end whatever was read
-		if err != nil {
-			return nil, fmt.Errorf("results file %s: %w", j.path, err)
-		}
-		if end < fi.Size() { // drop a torn last line
-			if err := truncate(j.f, j.path, end); err != nil {
-				return nil, j.wrap(err)
-			}
-		}
-		if end > 0 {
-			return h, nil
+	case end == 0:
+	case mode == New:
+		return false, &fileError{fmt.Sprintf("%s %s already exists", l.what, l.path), ErrExists}
+	case mode == Overwrite:
+		end = 0
+	default:
+		if end, err = read(l.f); err != nil { // from the start: appends go to the end whatever was read
+			return false, fmt.Errorf("%s %s: %w", l.what, l.path, err)
 		}
 	}
-	return NewHistory(), j.w.WriteHeader()
+	if end < fi.Size() {
+		if err := truncate(l.f, l.path, end); err != nil {
+			return false, l.wrap(err)
+		}
+	}
+	return end == 0, nil
+}
+
+// close forces the file to the disk once flush has passed on what is
+// buffered, closes it and releases its lock.
+func (l *lockedFile) close(flush func() error) error {
+	err := flush()
+	if err == nil {
+		err = l.f.Sync()
+	}
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	if uerr := l.lock.Unlock(); err == nil {
+		err = uerr
+	}
+	return l.wrap(err)
+}
+
+func (l *lockedFile) wrap(err error) error { return wrapFile(l.what, l.path, err) }
+
+// wrapFile names the file at path in err.
+func wrapFile(what, path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", what, err) // the path is already in it
+	}
+	return fmt.Errorf("%s %s: %w", what, path, err)
 }
 
 // refuseSymlink returns an error wrapping ErrSymlink if path names a
@@ -171,14 +221,13 @@ func openError(path, what string, err error) error {
 	if serr := refuseSymlink(path, what); serr != nil {
 		return serr
 	}
-	if errors.Is(err, errReplaced) {
+	switch {
+	case errors.Is(err, errReplaced):
 		return &fileError{fmt.Sprintf("%s %s: %v", what, path, err), err}
+	case errors.Is(err, ErrPipe):
+		return &fileError{fmt.Sprintf("%s %s is a named pipe: give a regular file", what, path), err}
 	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", what, err) // the path is already in it
-	}
-	return fmt.Errorf("%s %s: %w", what, path, err)
+	return wrapFile(what, path, err)
 }
 
 // Write records r.
@@ -205,27 +254,4 @@ func (j *Journal) Flush() error {
 
 // Close flushes, forces everything to the disk, closes the file and
 // releases the lock.
-func (j *Journal) Close() error {
-	err := j.w.Flush()
-	if err == nil {
-		err = j.f.Sync()
-	}
-	if cerr := j.f.Close(); err == nil {
-		err = cerr
-	}
-	if uerr := j.lock.Unlock(); err == nil {
-		err = uerr
-	}
-	return j.wrap(err)
-}
-
-func (j *Journal) wrap(err error) error {
-	if err == nil {
-		return nil
-	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("results file: %w", err) // the path is already in it
-	}
-	return fmt.Errorf("results file %s: %w", j.path, err)
-}
+func (j *Journal) Close() error { return j.close(j.w.Flush) }

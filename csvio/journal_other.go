@@ -13,6 +13,10 @@ import (
 // with os.Lstat instead.
 const noFollow = 0
 
+// noWait would make opening a named pipe return at once; there are none
+// to open here.
+const noWait = 0
+
 // lockPath returns the file whose lock guards the results file at path:
 // a file beside it, as a Windows lock is mandatory and would keep the
 // journal's own descriptor from reading the header. It is left in place:

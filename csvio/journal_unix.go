@@ -13,6 +13,10 @@ import (
 // noFollow makes opening a symbolic link fail.
 const noFollow = unix.O_NOFOLLOW
 
+// noWait makes opening a named pipe return at once, instead of waiting for
+// a process to open its other end.
+const noWait = unix.O_NONBLOCK
+
 // lockPath returns the file whose lock guards the results file at path:
 // the file itself, as a flock(2) lock is advisory and does not stand in
 // the way of the descriptor that reads and writes it.

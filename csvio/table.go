@@ -7,11 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
-
-	"github.com/gofrs/flock"
 )
 
 // Table is a CSV file graphbatch writes besides the results: a backup, a
@@ -19,12 +16,9 @@ import (
 // appending and never through a symbolic link, and gets whole lines only.
 // A Table is not safe for concurrent use.
 type Table struct {
-	f    *os.File
-	lock *flock.Flock
-	buf  bytes.Buffer
-	csv  *csv.Writer
-	path string
-	what string
+	*lockedFile
+	buf bytes.Buffer
+	csv *csv.Writer
 }
 
 // ErrNotTable is wrapped by OpenTable's errors for a file to resume
@@ -42,48 +36,22 @@ const tableFlushSize = 64 << 10
 // file with another header is an error. what names the file in errors
 // ("backup file").
 func OpenTable(path, what string, header []string, mode JournalMode, seen func(record []string)) (*Table, error) {
-	f, lock, err := openLocked(path, what)
+	lf, err := openLocked(path, what)
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{f: f, lock: lock, path: path, what: what}
+	t := &Table{lockedFile: lf}
 	t.csv = csv.NewWriter(&t.buf)
-	if err := t.start(header, mode, seen); err != nil {
-		f.Close()
-		_ = lock.Unlock()
+	empty, err := lf.start(mode, func(r io.Reader) (int64, error) { return readTable(r, header, seen) })
+	if err == nil && empty {
+		err = t.Write(header)
+	}
+	if err != nil {
+		lf.f.Close()
+		_ = lf.lock.Unlock()
 		return nil, err
 	}
 	return t, nil
-}
-
-func (t *Table) start(header []string, mode JournalMode, seen func([]string)) error {
-	fi, err := t.f.Stat()
-	if err != nil {
-		return t.wrap(err)
-	}
-	switch {
-	case fi.Size() == 0:
-	case mode == New:
-		return &fileError{fmt.Sprintf("%s %s already exists", t.what, t.path), ErrExists}
-	case mode == Overwrite:
-		if err := truncate(t.f, t.path, 0); err != nil {
-			return t.wrap(err)
-		}
-	default:
-		end, err := readTable(t.f, header, seen)
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", t.what, t.path, err)
-		}
-		if end < fi.Size() {
-			if err := truncate(t.f, t.path, end); err != nil {
-				return t.wrap(err)
-			}
-		}
-		if end > 0 {
-			return nil
-		}
-	}
-	return t.Write(header)
 }
 
 // readTable reads the whole lines of a table, checks its header, passes
@@ -91,11 +59,13 @@ func (t *Table) start(header []string, mode JournalMode, seen func([]string)) er
 // follows them is a torn last record, left by a crash in the middle of a
 // write, which the caller cuts off; a record that is damaged otherwise
 // (a stray quote) is an error naming its line: cutting the file there
-// would lose every line after it.
+// would lose every line after it. A quote still open past maxRecord is
+// such damage, found without reading on to the end of the file.
 func readTable(r io.Reader, header []string, seen func([]string)) (int64, error) {
 	br := bufio.NewReader(r)
 	var end int64
 	var lines bytes.Buffer // the record being gathered: a quoted cell may span lines
+	quotes := 0            // in lines
 	line := 1              // where it starts
 	first := true
 	for {
@@ -108,8 +78,11 @@ func readTable(r io.Reader, header []string, seen func([]string)) (int64, error)
 			return 0, err
 		}
 		lines.Write(text)
-		if bytes.Count(lines.Bytes(), []byte{'"'})%2 == 1 {
-			continue // inside a quoted cell
+		if quotes += bytes.Count(text, []byte{'"'}); quotes%2 == 1 { // inside a quoted cell
+			if lines.Len() > maxRecord {
+				return 0, fmt.Errorf("%w: line %d: %w", ErrNotTable, line, errRecordTooLong)
+			}
+			continue
 		}
 		rec, err := csv.NewReader(bytes.NewReader(lines.Bytes())).Read()
 		if err != nil {
@@ -118,6 +91,7 @@ func readTable(r io.Reader, header []string, seen func([]string)) (int64, error)
 		end += int64(lines.Len())
 		line += bytes.Count(lines.Bytes(), []byte{'\n'})
 		lines.Reset()
+		quotes = 0
 		if first {
 			first = false
 			rec[0] = strings.TrimPrefix(rec[0], "\uFEFF")
@@ -178,43 +152,29 @@ func (t *Table) Write(record []string) error {
 	}
 	t.csv.Flush()
 	if t.buf.Len() >= tableFlushSize {
-		return t.flush()
+		return t.wrap(t.flush())
 	}
 	return nil
 }
 
+// flush writes every buffered record out.
 func (t *Table) flush() error {
 	if t.buf.Len() == 0 {
 		return nil
 	}
 	_, err := t.f.Write(t.buf.Bytes())
 	t.buf.Reset()
-	return t.wrap(err)
+	return err
 }
 
 // Sync writes every buffered record out and forces them to the disk.
 func (t *Table) Sync() error {
-	if err := t.flush(); err != nil {
-		return err
+	err := t.flush()
+	if err == nil {
+		err = t.f.Sync()
 	}
-	return t.wrap(t.f.Sync())
+	return t.wrap(err)
 }
 
 // Close syncs, closes the file and releases its lock.
-func (t *Table) Close() error {
-	err := t.Sync()
-	if cerr := t.f.Close(); err == nil {
-		err = t.wrap(cerr)
-	}
-	if uerr := t.lock.Unlock(); err == nil {
-		err = uerr
-	}
-	return err
-}
-
-func (t *Table) wrap(err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%s %s: %w", t.what, t.path, err)
-}
+func (t *Table) Close() error { return t.close(t.flush) }

@@ -90,7 +90,7 @@ func identify(path string) (os.FileInfo, string, error) {
 	}
 	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
 	if err != nil {
-		return info, abs, nil //nolint: a directory that does not exist fails later, where it is opened
+		return info, abs, nil // a directory that does not exist fails later, where it is opened
 	}
 	return info, filepath.Join(dir, filepath.Base(abs)), nil
 }

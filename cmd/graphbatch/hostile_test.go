@@ -343,6 +343,27 @@ func TestSecondRunOnTheSameResults(t *testing.T) {
 	}
 }
 
+// TestNamedPipeOutput: a results file or a backup that is a named pipe
+// once hung the run before it sent anything, opening the pipe to lock it;
+// only SIGKILL could stop it. It is a usage error now, naming the file.
+func TestNamedPipeOutput(t *testing.T) {
+	dir := t.TempDir()
+	in, _ := rowsFile(t, dir, "rows.csv", 3)
+	fifo := filepath.Join(dir, "out.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFO: %v", err)
+	}
+	for _, args := range [][]string{
+		{"--out", fifo, "--dry-run"},
+		{"--out", filepath.Join(dir, "results.csv"), "--overwrite", "--emulator", "--backup", fifo},
+	} {
+		code, stderr := runGraphbatch(t, nil, append([]string{"update", "device-statuses", "--in", in}, args...)...)
+		if code != exitUsage || !strings.Contains(stderr, fifo+" is a named pipe") {
+			t.Errorf("%q: exit %d, want %d naming the pipe; stderr:\n%s", args, code, exitUsage, stderr)
+		}
+	}
+}
+
 // countingServer is an httptest server that counts the requests it gets.
 type countingServer struct {
 	*httptest.Server

@@ -252,7 +252,7 @@ func fileUsage(err error) error {
 		return usagef("--resume: %v", err)
 	case errors.Is(err, csvio.ErrExists):
 		return usagef("%v: add --resume to continue that run, or --overwrite to start over", err)
-	case errors.Is(err, csvio.ErrSymlink):
+	case errors.Is(err, csvio.ErrSymlink), errors.Is(err, csvio.ErrPipe):
 		return &usageError{err}
 	}
 	return err
